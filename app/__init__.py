@@ -1,0 +1,63 @@
+"""Minyi (民意): resident surveys for community-governance evaluation."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+from .extensions import csrf, db, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application. Tests pass their own configuration mapping."""
+    app = Flask(__name__, instance_relative_config=True,
+                static_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "static"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.DEFAULTS)
+    if test_config is None:
+        app.config.update(config.from_environment(app.instance_path))
+    else:
+        app.config.update(test_config)
+
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401  (registers the tables with the metadata)
+
+    from .resident import bp as resident_bp
+    from .api import bp as api_bp
+    from .health import bp as health_bp
+    app.register_blueprint(resident_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+
+    from . import errors, templating
+    errors.register(app)
+    templating.register(app)
+
+    from .cli import register_commands
+    register_commands(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL lets residents' reads go on during a write; SQLite leaves foreign keys off unless asked."""
+    import sqlite3
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

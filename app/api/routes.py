@@ -1,0 +1,50 @@
+"""JSON endpoints. Errors come back as {"error": {status, title, message}}."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, abort, jsonify
+
+from ..extensions import csrf, db
+from ..models import Campaign
+from . import bp, queries
+
+csrf.exempt(bp)
+
+OPENAPI = Path(__file__).with_name("openapi.yaml")
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+@bp.get("/campaigns")
+def campaigns():
+    return jsonify(campaigns=[{
+        "id": c.id,
+        "name": c.name,
+        "survey": c.survey_version.survey.key,
+        "survey_title": c.survey_version.survey.title,
+        "survey_version": c.survey_version.number,
+        "state": c.state.value,
+        "opens_at": _iso(c.opens_at),
+        "closes_at": _iso(c.closes_at),
+        "one_response_per_device": c.one_response_per_device,
+    } for c in queries.list_campaigns()])
+
+
+@bp.get("/campaigns/<int:campaign_id>/counts")
+def campaign_counts(campaign_id: int):
+    if db.session.get(Campaign, campaign_id) is None:
+        abort(404, f"no campaign {campaign_id}")
+    communities = queries.response_counts(campaign_id)
+    return jsonify(campaign_id=campaign_id,
+                   total=sum(c["responses"] for c in communities),
+                   flagged=sum(c["flagged"] for c in communities),
+                   by_community=communities)
+
+
+@bp.get("/openapi.yaml")
+def openapi():
+    return Response(OPENAPI.read_text(encoding="utf-8"), mimetype="application/yaml")

@@ -1,0 +1,89 @@
+"""Command-line commands: flask --app wsgi <command>."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from . import qrcodes
+from .definitions import DefinitionError, load_all
+from .extensions import db
+from .models import Region, Site
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(surveys)
+    app.cli.add_command(sites)
+    app.cli.add_command(qr)
+    app.cli.add_command(demo)
+
+
+@click.group(help="Questionnaire definitions in surveys/.")
+def surveys():
+    pass
+
+
+def _load_or_exit():
+    try:
+        return load_all(current_app.config["SURVEYS_DIR"])
+    except DefinitionError as e:
+        for problem in e.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(e.problems)} problem(s) found; nothing was changed.", err=True)
+        sys.exit(1)
+
+
+@surveys.command("check", help="Check every definition file; list every problem with file and item.")
+def surveys_check():
+    found = _load_or_exit()
+    for survey_id, definition in sorted(found.items()):
+        click.echo(f"ok  {survey_id}: {len(definition.items)} items  ({definition.source})")
+
+
+@surveys.command("sync", help="Store the definitions as survey versions (answered versions never change).")
+def surveys_sync():
+    from .staff.operations import sync_survey
+    found = _load_or_exit()
+    for survey_id, definition in sorted(found.items()):
+        result = sync_survey(definition)
+        click.echo(f"{result.action:12} {survey_id} (version {result.version.number})")
+    db.session.commit()
+
+
+@click.command(help="List sites: token, community code, community name, URL.")
+def sites():
+    base = current_app.config["BASE_URL"]
+    rows = db.session.execute(
+        sa.select(Site.token, Region.code, Region.name, Site.name)
+        .join(Region, Region.id == Site.community_id).order_by(Region.code, Site.id)).all()
+    for token, code, community, site_name in rows:
+        click.echo(f"{token}\t{code}\t{community}\t{qrcodes.site_url(base, token)}\t{site_name}")
+
+
+@click.command(help="Write a site's QR code to FILE (.png or .svg).")
+@click.argument("token")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png or FILE.svg")
+def qr(token: str, output: str):
+    site = db.session.scalar(sa.select(Site).where(Site.token == token))
+    if site is None:
+        raise click.ClickException(f"no site with token {token}")
+    url = qrcodes.site_url(current_app.config["BASE_URL"], token)
+    qrcodes.write(url, output)
+    click.echo(f"{output}: {url}")
+
+
+@click.command(help="Load demo data: a district shaped on the Kunming annex, campaigns, responses.")
+@click.option("--responses", "n_responses", default=600, show_default=True, type=click.IntRange(0, 1_000_000),
+              help="synthetic responses to add across the demo campaigns")
+@click.option("--seed", default=2026, show_default=True, help="random seed (same seed, same data)")
+def demo(n_responses: int, seed: int):
+    from .demo import DemoAlreadyLoaded, load_demo
+    try:
+        summary = load_demo(n_responses=n_responses, seed=seed, surveys_dir=current_app.config["SURVEYS_DIR"])
+    except DemoAlreadyLoaded as e:
+        click.echo(f"demo already loaded ({e}); nothing added")
+        return
+    click.echo(summary)

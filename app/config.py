@@ -1,0 +1,77 @@
+"""Settings from the environment. Tests pass their own mapping to create_app()."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """The SQLAlchemy URL: DATABASE_URL if given, else SQLite in the instance folder.
+
+    A bare ``postgresql://`` URL is pointed at psycopg 3, the driver we ship.
+    """
+    if not raw:
+        return "sqlite:///" + os.path.join(instance_path, "minyi.sqlite3")
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://"):]
+    if raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw[len("postgresql://"):]
+    return raw
+
+
+def load_secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once into the instance folder.
+
+    Generating it once (not per start) keeps residents' signed cookies and open forms
+    valid across restarts and across workers.
+    """
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = Path(instance_path) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: when several workers start at once, exactly one writes the key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def from_environment(instance_path: str) -> dict:
+    """The configuration of a served application."""
+    return {
+        "SECRET_KEY": load_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL"), instance_path),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Number of reverse proxies in front of us whose X-Forwarded-For we trust.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        "SESSION_COOKIE_SECURE": os.environ.get("BASE_URL", "").startswith("https://"),
+    }
+
+
+#: Settings every application gets unless its configuration overrides them.
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # A 20-item survey with every text box full is about 400 KB URL-encoded; anything
+    # bigger is not a survey answer.
+    "MAX_CONTENT_LENGTH": 512 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Elderly residents may leave a form open for a long time before tapping submit.
+    "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+    "SURVEYS_DIR": str(Path(__file__).resolve().parent.parent / "surveys"),
+    "BASE_URL": "http://127.0.0.1:5000",
+    "TRUSTED_PROXIES": 0,
+    "REDIS_URL": None,
+}

@@ -1,0 +1,73 @@
+"""WTForms classes built from a survey definition (indico's make_survey_form).
+
+A class is built once per definition (by content hash) and reused: building one is far
+dearer than filling one in, and the submit path is the hottest in the product.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+from .model import Item, SurveyDefinition
+from .types import ITEM_TYPES, AnswerRow
+
+#: Names in a posted form that are not items.
+CONTROL_FIELDS = frozenset({"csrf_token", "submission"})
+
+
+class SurveyForm(FlaskForm):
+    """Base class of every built form. ``definition`` is set on the subclass."""
+
+    definition: SurveyDefinition
+    submission = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the items that are shown; an item hidden by its show_if is skipped.
+
+        Items come in definition order and show_if only looks back, so one pass settles
+        which items are hidden (an item depending on a hidden one is hidden too).
+        """
+        self.hidden: set[str] = set()
+        ok = True
+        for name, field in self._fields.items():
+            item = self.definition.items_by_key.get(name)
+            if item is not None and not self._shown(item):
+                self.hidden.add(name)
+                field.errors = []
+                continue
+            extra = (extra_validators or {}).get(name, ())
+            if not field.validate(self, extra):
+                ok = False
+        return ok
+
+    def _shown(self, item: Item) -> bool:
+        cond = item.show_if
+        if cond is None:
+            return True
+        return cond.item not in self.hidden and cond.holds(self[cond.item].data)
+
+    def answer_rows(self) -> list[tuple[str, AnswerRow]]:
+        """(item key, answer row) for every shown and answered item of a validated form."""
+        rows = []
+        for item in self.definition.items:
+            if item.key in self.hidden:
+                continue
+            for row in ITEM_TYPES[item.type].encode(item, self[item.key]):
+                rows.append((item.key, row))
+        return rows
+
+
+_form_classes: dict[str, type[SurveyForm]] = {}
+
+
+def make_survey_form(definition: SurveyDefinition) -> type[SurveyForm]:
+    """The form class of a definition, one field per item named by the item's key."""
+    form_class = _form_classes.get(definition.content_hash)
+    if form_class is None:
+        attrs = {"definition": definition}
+        for item in definition.items:
+            attrs[item.key] = ITEM_TYPES[item.type].make_field(item)
+        form_class = type(f"SurveyForm_{definition.id}", (SurveyForm,), attrs)
+        _form_classes[definition.content_hash] = form_class
+    return form_class

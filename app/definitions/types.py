@@ -1,0 +1,321 @@
+"""The registry of item types: how each is read from a file, asked in a form and stored.
+
+One entry per type (pyxform's and indico's pattern): adding a type means adding one
+class here, not editing the loader, the form builder and the submit path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from wtforms import fields, validators, widgets
+from wtforms.validators import ValidationError
+
+from .errors import Code, ProblemList
+from .model import Choice, Item
+
+#: Hard ceiling on any free-text answer.
+TEXT_LIMIT = 2000
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+# What residents read when an answer is wrong. Plain words, no jargon.
+MSG_REQUIRED_CHOICE = "这一题还没有选，请选一项。"
+MSG_REQUIRED_MULTI = "这一题还没有选，请至少选一项。"
+MSG_REQUIRED_TEXT = "这一题还没有填，请填写。"
+MSG_BAD_CHOICE = "请从给出的选项中选择。"
+MSG_NOT_NUMBER = "请填写一个数字。"
+MSG_NOT_INTEGER = "请填写一个整数。"
+
+
+# -- WTForms fields ---------------------------------------------------------------
+
+class ChoiceField(fields.RadioField):
+    """A radio group that may be left empty when the item is optional."""
+
+    def __init__(self, *args, codes: frozenset[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = codes
+
+    def pre_validate(self, form):
+        if self.data in (None, ""):
+            return
+        if self.data not in self.codes:
+            raise ValidationError(MSG_BAD_CHOICE)
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = valuelist[0]
+
+
+class MultiChoiceField(fields.SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def __init__(self, *args, codes: frozenset[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = codes
+
+    def pre_validate(self, form):
+        if self.data and any(code not in self.codes for code in self.data):
+            raise ValidationError(MSG_BAD_CHOICE)
+
+
+class NumberField(fields.StringField):
+    """A number typed on a phone keypad; accepts full-width digits and a comma as decimal mark."""
+
+    def __init__(self, *args, integer: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.integer = integer
+        self.number: float | None = None
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        text = (self.data or "").strip()
+        if not text:
+            return
+        normal = text.translate(_FULLWIDTH).replace(",", ".").replace(" ", "")
+        try:
+            value = float(normal) if _NUMBER_RE.match(normal) else None
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value):
+            raise ValueError(MSG_NOT_NUMBER)
+        if self.integer and value != int(value):
+            raise ValueError(MSG_NOT_INTEGER)
+        self.number = value
+
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d{1,12}(\.\d{0,6})?|\.\d{1,6})$")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
+
+
+class RequiredAnswer(validators.InputRequired):
+    """InputRequired with a message for residents; also rejects whitespace-only text."""
+
+    def __call__(self, form, field):
+        data = field.data
+        if data is None or data == "" or data == [] or (isinstance(data, str) and not data.strip()):
+            field.errors[:] = []
+            raise validators.StopValidation(self.message)
+
+
+class NumberRange:
+    def __init__(self, low: float | None, high: float | None, unit: str | None):
+        self.low, self.high, self.unit = low, high, unit or ""
+
+    def __call__(self, form, field):
+        n = field.number
+        if n is None:
+            return
+        if (self.low is not None and n < self.low) or (self.high is not None and n > self.high):
+            raise ValidationError(f"请填写 {_fmt(self.low)} 到 {_fmt(self.high)} 之间的数{self.unit and '（' + self.unit + '）'}。"
+                                  if self.low is not None and self.high is not None
+                                  else (f"请填写不小于 {_fmt(self.low)} 的数。" if self.low is not None
+                                        else f"请填写不大于 {_fmt(self.high)} 的数。"))
+
+
+class ChoiceCount:
+    def __init__(self, low: int | None, high: int | None):
+        self.low, self.high = low, high
+
+    def __call__(self, form, field):
+        n = len(field.data or [])
+        if n == 0:
+            return
+        if self.low is not None and n < self.low:
+            raise ValidationError(f"请至少选 {self.low} 项。")
+        if self.high is not None and n > self.high:
+            raise ValidationError(f"最多只能选 {self.high} 项。")
+
+
+class TextLength:
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def __call__(self, form, field):
+        if field.data and len(field.data) > self.limit:
+            raise ValidationError(f"最多填写 {self.limit} 个字，现在是 {len(field.data)} 个字。")
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if x == int(x) else str(x)
+
+
+# -- the types --------------------------------------------------------------------
+
+#: Fields every item may have, whatever its type.
+COMMON_FIELDS = {"key", "type", "text", "text_en", "help", "required", "tags", "show_if"}
+
+#: One stored answer: (value code, number, free text).
+AnswerRow = tuple[str, float | None, str | None]
+
+
+class ItemType:
+    name: str
+    #: Fields this type adds to COMMON_FIELDS.
+    fields: frozenset[str] = frozenset()
+    #: Whether show_if may point at an item of this type.
+    is_choice = False
+
+    def build(self, raw: dict, where: str, problems: ProblemList, scales: dict) -> dict:
+        """Type-specific keyword arguments for Item, reporting problems."""
+        return {}
+
+    def make_field(self, item: Item) -> fields.Field:
+        raise NotImplementedError
+
+    def encode(self, item: Item, field: fields.Field) -> list[AnswerRow]:
+        """The answer rows to store for a validated field; [] for no answer."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _validators(item: Item, message: str) -> list:
+        return [RequiredAnswer(message)] if item.required else []
+
+
+def read_options(raw: dict, where: str, problems: ProblemList, type_name: str) -> tuple[Choice, ...]:
+    options = raw.get("options")
+    if not isinstance(options, list) or len(options) < 2:
+        problems.add(where, Code.NO_OPTIONS, type=type_name)
+        return ()
+    return read_choices(options, where, problems)
+
+
+def read_choices(entries: list, where: str, problems: ProblemList) -> tuple[Choice, ...]:
+    choices, seen = [], set()
+    for entry in entries:
+        if not isinstance(entry, dict) or "code" not in entry or "label" not in entry:
+            problems.add(where, Code.BAD_TYPE, field="options", expected="a list of {code, label}",
+                         got=type(entry).__name__)
+            continue
+        code = entry["code"]
+        if isinstance(code, bool) or not isinstance(code, (str, int)) or not CODE_RE.match(str(code)):
+            problems.add(where, Code.BAD_CODE, code=code)
+            continue
+        code = str(code)
+        if code in seen:
+            problems.add(where, Code.DUPLICATE_CODE, code=code)
+        seen.add(code)
+        choices.append(Choice(code, str(entry["label"])))
+    return tuple(choices)
+
+
+class SingleChoice(ItemType):
+    name = "single"
+    fields = frozenset({"options"})
+    is_choice = True
+
+    def build(self, raw, where, problems, scales):
+        return {"options": read_options(raw, where, problems, self.name)}
+
+    def make_field(self, item):
+        return ChoiceField(item.text, choices=[(c.code, c.label) for c in item.choices], codes=item.codes,
+                           validators=self._validators(item, MSG_REQUIRED_CHOICE))
+
+    def encode(self, item, field):
+        return [(field.data, None, None)] if field.data else []
+
+
+class MultipleChoice(ItemType):
+    name = "multiple"
+    fields = frozenset({"options", "min_choices", "max_choices"})
+    is_choice = True
+
+    def build(self, raw, where, problems, scales):
+        options = read_options(raw, where, problems, self.name)
+        low, high = raw.get("min_choices"), raw.get("max_choices")
+        for name, value in (("min_choices", low), ("max_choices", high)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                problems.add(where, Code.BAD_TYPE, field=name, expected="a whole number", got=type(value).__name__)
+                return {"options": options}
+        lo, hi = low or 0, high if high is not None else len(options)
+        if options and not (0 <= lo <= hi <= len(options)):
+            problems.add(where, Code.BAD_CHOICE_LIMITS, n=len(options))
+        return {"options": options, "min_choices": low, "max_choices": high}
+
+    def make_field(self, item):
+        return MultiChoiceField(
+            item.text, choices=[(c.code, c.label) for c in item.choices], codes=item.codes,
+            validators=self._validators(item, MSG_REQUIRED_MULTI) + [ChoiceCount(item.min_choices, item.max_choices)])
+
+    def encode(self, item, field):
+        # A code ticked twice in a forged request is one answer, not two.
+        return [(code, None, None) for code in dict.fromkeys(field.data or ())]
+
+
+class Likert(ItemType):
+    name = "likert"
+    fields = frozenset({"scale"})
+    is_choice = True
+
+    def build(self, raw, where, problems, scales):
+        ref = raw.get("scale")
+        if ref is None:
+            problems.add(where, Code.MISSING, field="scale")
+            return {}
+        if isinstance(ref, dict):  # a stored version carries its scale inline
+            from .loader import build_scale
+            return {"scale": build_scale(ref.get("key", "inline"), ref, problems)}
+        if ref not in scales:
+            problems.add(where, Code.UNKNOWN_SCALE, scale=ref, known=", ".join(sorted(scales)) or "none")
+            return {}
+        return {"scale": scales[ref]}
+
+    make_field = SingleChoice.make_field
+    encode = SingleChoice.encode
+
+
+class Number(ItemType):
+    name = "number"
+    fields = frozenset({"min", "max", "integer", "unit"})
+
+    def build(self, raw, where, problems, scales):
+        out = {}
+        for name in ("min", "max"):
+            value = raw.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                problems.add(where, Code.BAD_TYPE, field=name, expected="a number", got=type(value).__name__)
+                value = None
+            out[name] = value
+        if out["min"] is not None and out["max"] is not None and out["min"] > out["max"]:
+            problems.add(where, Code.BAD_RANGE, min=out["min"], max=out["max"])
+        out["integer"] = bool(raw.get("integer", False))
+        out["unit"] = raw.get("unit")
+        return out
+
+    def make_field(self, item):
+        return NumberField(item.text, integer=item.integer,
+                           validators=self._validators(item, MSG_REQUIRED_TEXT) + [NumberRange(item.min, item.max, item.unit)])
+
+    def encode(self, item, field):
+        n = field.number
+        if n is None:
+            return []
+        code = str(int(n)) if n == int(n) else format(n, ".10g")
+        return [(code, n, None)]
+
+
+class Text(ItemType):
+    name = "text"
+    fields = frozenset({"max_length"})
+
+    def build(self, raw, where, problems, scales):
+        limit = raw.get("max_length", 500)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= TEXT_LIMIT:
+            problems.add(where, Code.MAX_LENGTH, limit=TEXT_LIMIT, value=limit)
+            limit = 500
+        return {"max_length": limit}
+
+    def make_field(self, item):
+        return fields.TextAreaField(item.text, validators=self._validators(item, MSG_REQUIRED_TEXT)
+                                    + [TextLength(item.max_length or TEXT_LIMIT)])
+
+    def encode(self, item, field):
+        text = (field.data or "").strip()
+        return [("", None, text)] if text else []
+
+
+ITEM_TYPES: dict[str, ItemType] = {t.name: t for t in (SingleChoice(), MultipleChoice(), Likert(), Number(), Text())}

@@ -1,0 +1,203 @@
+"""Demo data: one district shaped on the Kunming annex, a campaign per shipped
+questionnaire, and synthetic responses that differ between communities.
+
+The district's size follows 附件1 of the Kunming plan (五华区: 89 communities, 65 city
+communities and 24 村改居, in 10 streets). Street names are the district's; community
+names, household counts, sites and every response are made up.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from datetime import timedelta
+
+import numpy as np
+import sqlalchemy as sa
+
+from .analysis.sampling import cochran_sample_size
+from .definitions import Item, SurveyDefinition, load_all
+from .extensions import db
+from .models import Answer, Channel, CommunityKind, Region, RegionLevel, Response
+from .models.types import utcnow
+from .staff.operations import add_region, add_site, create_campaign, sync_survey
+from .submissions import quality_flags_at_submit
+
+DISTRICT = ("530102", "五华区")
+#: (street, city communities, 村改居 communities): 65 + 24 = 89, as in 附件1.
+STREETS = [
+    ("华山街道", 8, 0), ("护国街道", 7, 0), ("大观街道", 9, 0), ("龙翔街道", 8, 0),
+    ("丰宁街道", 7, 0), ("莲华街道", 8, 1), ("红云街道", 7, 2), ("黑林铺街道", 6, 6),
+    ("普吉街道", 5, 7), ("西翥街道", 0, 8),
+]
+_STEMS = ("翠湖 文林 青云 金鼎 圆通 白塔 学府 篆塘 明通 和平 虹山 梨园 海源 春苑 云山 新闻 兴苑 "
+          "北仓 桃园 龙泉 紫云 锦华 高新 兴园 月牙 银杏 秀苑 丽园 瑞和 福园 东风 安康 景星 "
+          "钱局 富春 华兴 鑫园 华苑 聚福 明珠 云华 星河 康乐 春晓 长春 彩云 天君 泰和 昆福 "
+          "双龙 美林 绿水 茨坝 小普吉 马街 龙院 沙靠 大村 王家桥 陈家营 赵家堆 核桃箐 厂口 "
+          "沙朗 团结 妥排 桃园村 龙潭 上庄 下庄 新村 石坝 西冲 大营 小营 普坪 黄土坡 "
+          "车家壁 海屯 麻园 黑林铺 龙泉村 红联 苏家塘 朱家村 莲花池 小菜园 积善 大树营 "
+          "金星 银海 铁路 青龙").split()
+_SITE_NAMES = ("社区综合文化服务中心", "党群服务中心", "小区东门", "小区广场", "菜市场门口", "老年活动室")
+_SUGGESTIONS = ("希望多组织老年人活动", "小区停车太难了", "路灯坏了很久没人修", "希望垃圾分类点多几个",
+                "社区工作人员态度很好", "希望增加健身器材", "物业服务要改进", "希望公开经费使用情况",
+                "电梯老旧，希望尽快改造", "多办一些法律咨询")
+#: Share of responses that each shipped survey gets.
+SURVEY_SHARES = {"kunming-questionnaire": 0.6, "pilot-satisfaction": 0.25, "needs-survey": 0.15}
+
+
+class DemoAlreadyLoaded(RuntimeError):
+    pass
+
+
+def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
+    if db.session.scalar(sa.select(Region.id).where(Region.code == DISTRICT[0])):
+        raise DemoAlreadyLoaded(f"district {DISTRICT[0]} exists")
+    rng = random.Random(seed)
+    versions = {sid: sync_survey(d).version for sid, d in load_all(surveys_dir).items()}
+
+    district = add_region(*DISTRICT, RegionLevel.DISTRICT)
+    communities: list[Region] = []
+    stems = iter(_STEMS)
+    for s_index, (street_name, n_urban, n_village) in enumerate(STREETS, start=1):
+        street = add_region(f"{DISTRICT[0]}{s_index:03d}", street_name, RegionLevel.STREET, district)
+        for c_index in range(1, n_urban + n_village + 1):
+            village = c_index > n_urban
+            stem = next(stems)
+            community = add_region(
+                f"{street.code}{c_index:03d}", stem + ("村社区" if village and not stem.endswith("村") else "社区"),
+                RegionLevel.COMMUNITY, street,
+                households=rng.randint(600, 2500) if village else rng.randint(1500, 6000),
+                kind=CommunityKind.VILLAGE if village else CommunityKind.URBAN)
+            for site_name in rng.sample(_SITE_NAMES, rng.choice((2, 3))):
+                add_site(community, site_name)
+            communities.append(community)
+    db.session.flush()
+
+    now = utcnow()
+    opens, closes = now - timedelta(days=7), now + timedelta(days=30)
+
+    def targets(members):
+        return {c: cochran_sample_size(c.households) for c in members}
+
+    pilots = communities[::6]  # 15 pilot communities (附件1: 五华区 has 14 pilot tasks)
+    needs = [c for c in communities if c.parent.name == "黑林铺街道"]
+    plan = []
+    if "kunming-questionnaire" in versions:
+        plan.append(create_campaign("2026年社区治理创新考评 问卷调查", versions["kunming-questionnaire"],
+                                    targets(communities), opens_at=opens, closes_at=closes))
+    if "pilot-satisfaction" in versions:
+        plan.append(create_campaign("2026年试点项目 群众满意度测评", versions["pilot-satisfaction"],
+                                    targets(pilots), opens_at=opens, closes_at=closes))
+    if "needs-survey" in versions:
+        plan.append(create_campaign("黑林铺街道 居民需求调研", versions["needs-survey"],
+                                    targets(needs), opens_at=opens, closes_at=closes))
+    db.session.flush()
+
+    np_rng = np.random.default_rng(seed)
+    # Each community has a latent level of satisfaction; items differ in how hard they are to please.
+    mood = {c.id: np_rng.normal(0.0, 0.6) for c in communities}
+    total = 0
+    for campaign in plan:
+        survey_key = campaign.survey_version.survey.key
+        n = round(n_responses * SURVEY_SHARES.get(survey_key, 0.1))
+        members = [cc.community for cc in campaign.communities]
+        definition = campaign.survey_version.survey_definition
+        total += _add_responses(campaign, definition, members, mood, n, rng, np_rng, now)
+    db.session.commit()
+    return (f"demo loaded: district {DISTRICT[1]} with {len(STREETS)} streets, {len(communities)} communities, "
+            f"{sum(len(c.sites) for c in communities)} sites; {len(plan)} campaigns; {total} responses")
+
+
+def _add_responses(campaign, definition: SurveyDefinition, members: list[Region], mood, n: int,
+                   rng: random.Random, np_rng, now) -> int:
+    if n <= 0 or not members:
+        return 0
+    # Bigger communities answer more; a few communities lag far behind their target.
+    weights = np.array([c.households * (0.3 if i % 7 == 3 else 1.0) for i, c in enumerate(members)], float)
+    chosen = np_rng.choice(len(members), size=n, p=weights / weights.sum())
+    difficulty = {item.key: np_rng.normal(0, 0.4) for item in definition.items}
+    responses, answers_per_response = [], []
+    for index in chosen:
+        community = members[index]
+        channel = rng.choices((Channel.QR, Channel.PAPER, Channel.TICKET), weights=(70, 20, 10))[0]
+        site = rng.choice(community.sites) if channel is not Channel.PAPER else None
+        older = channel is Channel.PAPER
+        answers = _answer(definition, mood[community.id], difficulty, older, rng, np_rng)
+        submitted = now - timedelta(seconds=rng.uniform(0, 7 * 86400))
+        duration = timedelta(seconds=float(np_rng.lognormal(math.log(240), 0.5)))
+        responses.append({
+            "campaign_id": campaign.id, "community_id": community.id, "site_id": site.id if site else None,
+            "channel": channel, "started_at": submitted - duration if channel is not Channel.PAPER else None,
+            "submitted_at": submitted, "submission_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+            "device_hash": f"{rng.getrandbits(128):032x}" if site else None,
+            "network_hash": f"{rng.getrandbits(20):016x}" if site else None, "once_key": None,
+            "quality_flags": int(quality_flags_at_submit(definition, answers)),
+        })
+        answers_per_response.append((campaign.id, community.id, answers))
+    ids = db.session.execute(
+        sa.insert(Response.__table__).returning(Response.__table__.c.id, sort_by_parameter_order=True),
+        responses).scalars().all()
+    rows = [{"response_id": rid, "item": item, "value": value, "number": number, "text": text,
+             "campaign_id": cid, "community_id": mid}
+            for rid, (cid, mid, answers) in zip(ids, answers_per_response)
+            for item, (value, number, text) in answers]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(Answer.__table__), rows[start:start + 5000])
+    return len(ids)
+
+
+def _answer(definition: SurveyDefinition, mood: float, difficulty: dict, older: bool, rng, np_rng):
+    person = mood + np_rng.normal(0, 0.7)
+    given: dict[str, object] = {}
+    rows = []
+    for item in definition.items:
+        cond = item.show_if
+        if cond is not None and (cond.item not in given or not cond.holds(given[cond.item])):
+            continue
+        if not item.required and rng.random() < 0.12:
+            continue
+        value = _one_answer(item, person - difficulty[item.key], older, rng)
+        if value is None:
+            continue
+        given[item.key] = value
+        if item.type == "multiple":
+            rows.extend((item.key, (code, None, None)) for code in value)
+        elif item.type == "number":
+            rows.append((item.key, (str(value), float(value), None)))
+        elif item.type == "text":
+            rows.append((item.key, ("", None, value)))
+        else:
+            rows.append((item.key, (value, None, None)))
+    return rows
+
+
+def _one_answer(item: Item, latent: float, older: bool, rng):
+    if item.type == "likert":
+        if item.scale.off_scale and rng.random() < 0.07:
+            return item.scale.off_scale[0].code
+        levels = item.scale.levels  # best first
+        # An ordered-logit draw: higher latent, better level.
+        cut = [1.6, 0.6, -0.6, -1.6][: len(levels) - 1]
+        x = latent + 0.9 + rng.gauss(0, 0.9)
+        position = sum(1 for c in cut if x < c)
+        return levels[min(position, len(levels) - 1)].code
+    if item.type == "single":
+        codes = [c.code for c in item.options]
+        if item.key == "age_band" and len(codes) >= 5:
+            weights = (5, 10, 20, 30, 35) if older else (25, 30, 25, 12, 8)
+            return rng.choices(codes, weights=weights[: len(codes)] + (5,) * (len(codes) - 5))[0]
+        # Earlier options are the more common answers on yes/no-like items.
+        return rng.choices(codes, weights=[len(codes) - i + 1 for i in range(len(codes))])[0]
+    if item.type == "multiple":
+        codes = [c.code for c in item.options]
+        high = item.max_choices or min(3, len(codes))
+        k = rng.randint(max(1, item.min_choices or 1), max(1, min(high, len(codes))))
+        return rng.sample(codes, k)
+    if item.type == "number":
+        low = item.min if item.min is not None else 0
+        high = item.max if item.max is not None else low + 30
+        return int(rng.uniform(low, high)) if item.integer else round(rng.uniform(low, high), 1)
+    if item.type == "text":
+        return rng.choice(_SUGGESTIONS) if rng.random() < 0.2 else None
+    return None

@@ -1,0 +1,77 @@
+"""Campaigns: one survey version asked in a set of communities between two times."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .regions import Region
+from .surveys import SurveyVersion
+from .types import UTCDateTime, utcnow
+
+
+class CampaignState(str, enum.Enum):
+    DRAFT = "draft"          # no opening time set yet
+    SCHEDULED = "scheduled"  # opens later
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "未发布", "scheduled": "未开始", "open": "进行中", "closed": "已结束"}[self.value]
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    survey_version_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_versions.id"), index=True)
+    #: When residents may start answering; None while the campaign is being prepared.
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When answering stops; None for no set end.
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: One response per device (a signed cookie); off for a shared tablet at a meeting.
+    one_response_per_device: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    survey_version: Mapped[SurveyVersion] = relationship()
+    communities: Mapped[list[CampaignCommunity]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        sa.CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at",
+                           name="closes_after_opening"),
+    )
+
+    def state_at(self, now: datetime) -> CampaignState:
+        """The state is derived from the times, never stored, so it cannot disagree with them."""
+        if self.opens_at is None:
+            return CampaignState.DRAFT
+        if now < self.opens_at:
+            return CampaignState.SCHEDULED
+        if self.closes_at is not None and now >= self.closes_at:
+            return CampaignState.CLOSED
+        return CampaignState.OPEN
+
+    @property
+    def state(self) -> CampaignState:
+        return self.state_at(utcnow())
+
+
+class CampaignCommunity(db.Model):
+    """A community a campaign runs in, with its target sample."""
+
+    __tablename__ = "campaign_communities"
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), primary_key=True, index=True)
+    #: Completed responses wanted from this community.
+    target_sample: Mapped[int | None]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="communities")
+    community: Mapped[Region] = relationship()

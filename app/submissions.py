@@ -1,0 +1,121 @@
+"""Storing a response and its answers: the hottest write path of the product.
+
+Every channel (QR form, ticket, paper entry, import, meeting) ends here. A response and
+its answers go in one transaction in as few statements as the database allows: one
+INSERT … ON CONFLICT DO NOTHING RETURNING for the response, one multi-row INSERT for
+the answers, one COMMIT. The unique submission id makes a retried submit a no-op, and
+the unique (campaign, once_key) makes a second response from one device a no-op too,
+even when two submits race.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .definitions import SurveyDefinition
+from .definitions.types import AnswerRow
+from .extensions import db
+from .models import Answer, Channel, QualityFlag, Response
+
+
+class StoreOutcome(enum.Enum):
+    STORED = "stored"
+    #: The same submission id was stored before (a double tap, a retry): nothing new stored.
+    DUPLICATE = "duplicate"
+    #: This device already answered this campaign: nothing stored.
+    ALREADY_ANSWERED = "already_answered"
+
+
+@dataclass(frozen=True)
+class NewResponse:
+    campaign_id: int
+    community_id: int
+    channel: Channel
+    submission_id: str
+    submitted_at: datetime
+    answers: list[tuple[str, AnswerRow]]
+    site_id: int | None = None
+    started_at: datetime | None = None
+    device_hash: str | None = None
+    network_hash: str | None = None
+    once_key: str | None = None
+    quality_flags: int = 0
+
+
+def _insert(table):
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no conflict-free insert for {dialect}")
+
+
+def store_response(new: NewResponse) -> StoreOutcome:
+    """Store one response with its answers, exactly once; commits.
+
+    On any error the transaction is rolled back and nothing of the response remains.
+    """
+    statement = (
+        _insert(Response.__table__)
+        .values(campaign_id=new.campaign_id, community_id=new.community_id, site_id=new.site_id,
+                channel=new.channel, started_at=new.started_at, submitted_at=new.submitted_at,
+                submission_id=new.submission_id, device_hash=new.device_hash,
+                network_hash=new.network_hash, once_key=new.once_key, quality_flags=new.quality_flags)
+        .on_conflict_do_nothing()
+        .returning(Response.__table__.c.id)
+    )
+    try:
+        response_id = db.session.execute(statement).scalar()
+        if response_id is None:
+            db.session.rollback()
+            return _why_not_stored(new.submission_id)
+        if new.answers:
+            db.session.execute(sa.insert(Answer.__table__), [
+                {"response_id": response_id, "item": item, "value": value, "number": number, "text": text,
+                 "campaign_id": new.campaign_id, "community_id": new.community_id}
+                for item, (value, number, text) in new.answers
+            ])
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return StoreOutcome.STORED
+
+
+def _why_not_stored(submission_id: str) -> StoreOutcome:
+    seen = db.session.execute(
+        sa.select(Response.id).where(Response.submission_id == submission_id)).first()
+    return StoreOutcome.DUPLICATE if seen else StoreOutcome.ALREADY_ANSWERED
+
+
+#: Fewest scale items in a section for identical answers to count as straight-lining.
+STRAIGHT_LINE_MIN_ITEMS = 4
+
+
+def quality_flags_at_submit(definition: SurveyDefinition, answers: list[tuple[str, AnswerRow]]) -> QualityFlag:
+    """Flags that can be told from one response alone.
+
+    Straight-lining: a section with at least STRAIGHT_LINE_MIN_ITEMS scale items, every
+    one answered on the scale, all with the same level. (Speed and bursts need the other
+    responses and are judged later.)
+    """
+    given = {}
+    for key, (value, _number, _text) in answers:
+        given[key] = value
+    flags = QualityFlag(0)
+    for section in definition.sections:
+        likert = [item for item in section.items if item.type == "likert"]
+        if len(likert) < STRAIGHT_LINE_MIN_ITEMS:
+            continue
+        values = [given.get(item.key) for item in likert]
+        on_scale = all(v is not None and v in {lv.code for lv in item.scale.levels}
+                       for v, item in zip(values, likert))
+        if on_scale and len(set(values)) == 1:
+            flags |= QualityFlag.STRAIGHT_LINE
+    return flags
