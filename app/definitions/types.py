@@ -10,6 +10,7 @@ import math
 import re
 
 from wtforms import fields, validators, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from .errors import Code, ProblemList
@@ -212,7 +213,7 @@ class SingleChoice(ItemType):
         return {"options": read_options(raw, where, problems, self.name)}
 
     def make_field(self, item):
-        return ChoiceField(item.text, choices=[(c.code, c.label) for c in item.choices], codes=item.codes,
+        return ChoiceField(item.text, choices=[SelectChoice(c.code, c.label) for c in item.choices], codes=item.codes,
                            validators=self._validators(item, MSG_REQUIRED_CHOICE))
 
     def encode(self, item, field):
@@ -238,7 +239,7 @@ class MultipleChoice(ItemType):
 
     def make_field(self, item):
         return MultiChoiceField(
-            item.text, choices=[(c.code, c.label) for c in item.choices], codes=item.codes,
+            item.text, choices=[SelectChoice(c.code, c.label) for c in item.choices], codes=item.codes,
             validators=self._validators(item, MSG_REQUIRED_MULTI) + [ChoiceCount(item.min_choices, item.max_choices)])
 
     def encode(self, item, field):

@@ -1,0 +1,115 @@
+"""Bad input on the resident's form: a clear answer, the right 4xx, nothing stored, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import VALID, count_answers, count_responses, errors_shown, open_form
+
+#: (what is wrong, how to spoil a valid post, expected status, words on the page)
+CASES = [
+    ("required item missing", lambda d: d.pop("sat"), 400, "这一题还没有选"),
+    ("unknown field", lambda d: d.update(evil="1"), 400, "提交的内容有误"),
+    ("two values for a single choice", lambda d: d.update(sat=["4", "5"]), 400, "提交的内容有误"),
+    ("two submission tokens", lambda d: d.update(submission=[d["submission"], d["submission"]]), 400, "提交的内容有误"),
+    ("number that is not a number", lambda d: d.update(years="twelve"), 400, "请填写一个数字"),
+    ("number out of range", lambda d: d.update(years="250"), 400, "0 到 100 之间"),
+    ("fraction for a whole number", lambda d: d.update(years="2.5"), 400, "请填写一个整数"),
+    ("choice code that does not exist", lambda d: d.update(sat="9"), 400, "请从给出的选项中选择"),
+    ("multiple choice code that does not exist", lambda d: d.update(channels=["wechat", "fax"]), 400,
+     "请从给出的选项中选择"),
+    ("too many ticks", lambda d: d.update(channels=["wechat", "board", "meeting"]), 400, "最多只能选 2 项"),
+    ("text over 2,000 characters", lambda d: d.update(advice="长" * 2001), 400, "最多填写 2000 个字"),
+    ("missing CSRF token", lambda d: d.pop("csrf_token"), 400, "页面放得太久已经失效"),
+    ("wrong CSRF token", lambda d: d.update(csrf_token="forged"), 400, "页面放得太久已经失效"),
+    ("missing submission id", lambda d: d.pop("submission"), 400, "页面放得太久已经失效"),
+    ("forged submission id", lambda d: d.update(submission="eyJmb3JnZWQiOnRydWV9.abc.def"), 400,
+     "页面放得太久已经失效"),
+]
+
+
+@pytest.mark.parametrize("what, spoil, status, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_post_is_refused_with_a_message_and_stores_nothing(client, open_site, what, spoil, status, words):
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    data = page.data(**VALID)
+    spoil(data)
+    response = client.post(page.action, data=data)
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True)
+    assert count_responses() == 0 and count_answers() == 0
+
+
+def test_an_error_is_shown_beside_its_item(client, open_site):
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    response = client.post(page.action, data=page.data(**dict(VALID, sat="9", years="-1")))
+    html = response.get_data(as_text=True)
+    assert errors_shown(html) == {"sat": "请从给出的选项中选择。", "years": "请填写 0 到 100 之间的数（年）。"}
+    # Beside the item: inside the item's own block, and tied to it for screen readers.
+    block = html.split('id="q-sat"')[1].split('id="q-joined"')[0]
+    assert 'id="sat-err"' in block and 'aria-describedby="sat-err"' in block
+
+
+def test_a_body_of_megabytes_gets_413_and_stores_nothing(client, open_site):
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    response = client.post(page.action, data=page.data(**dict(VALID, advice="x" * (3 * 1024 * 1024))))
+    assert response.status_code == 413
+    assert "内容太多" in response.get_data(as_text=True)
+    assert count_responses() == 0
+
+
+def test_a_json_body_is_refused(client, open_site):
+    site, _ = open_site
+    response = client.post(f"/s/{site.token}", json={"sat": "5"})
+    assert response.status_code == 400
+    assert count_responses() == 0
+
+
+def test_a_token_for_another_campaign_is_refused(client, make):
+    site = make.site()
+    first = make.campaign(communities=[site.community], name="甲")
+    make.campaign(communities=[site.community], name="乙")
+    from app.extensions import db
+    db.session.commit()
+    page_for_first = open_form(client, f"/s/{site.token}?c={first.id}")
+    second_id = first.id + 1
+    response = client.post(f"/s/{site.token}?c={second_id}", data=page_for_first.data(**VALID))
+    assert response.status_code == 400
+    assert count_responses() == 0
+
+
+# -- random form data ---------------------------------------------------------------
+
+FIELD_NAMES = ["sat", "joined", "joined_sat", "channels", "years", "advice", "csrf_token", "submission",
+               "evil", "", "sat[]", "__proto__"]
+VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["1", "2", "3", "4", "5", "dk", "wechat", "board", "meeting", "12", "-1", "1e400",
+                     "NaN", "０", "\x00", "' OR 1=1 --", "<script>alert(1)</script>"]),
+    st.text(min_size=1990, max_size=2100, alphabet="长x"),
+)
+FORM_DATA = st.dictionaries(st.sampled_from(FIELD_NAMES), st.one_of(VALUES, st.lists(VALUES, max_size=4)),
+                            max_size=10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=FORM_DATA, keep_tokens=st.booleans())
+def test_random_form_data_never_gives_a_server_error(client, open_site, data, keep_tokens):
+    site, _ = open_site
+    client.delete_cookie("minyi_device")  # each example is a new phone
+    page = open_form(client, f"/s/{site.token}")
+    if keep_tokens:
+        data = dict(data, csrf_token=page.csrf_token, submission=page.submission)
+    before = count_responses()
+    response = client.post(page.action, data=data)
+    assert response.status_code in (303, 400, 409, 413), response.status_code
+    after = count_responses()
+    if response.status_code == 303:
+        # Stored only when everything was right: the tokens, and every required answer given.
+        assert keep_tokens and after == before + 1
+    else:
+        assert after == before

@@ -1,0 +1,191 @@
+"""Configuration, migrations, health, commands and the survey-version rules."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+import zxingcpp
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from PIL import Image
+
+from app import config, create_app
+from app.extensions import db
+from app.models import Campaign, CampaignState, Response, Site
+from app.models.surveys import AnsweredVersionError
+from app.staff.operations import sync_survey
+from tests.helpers import VALID, count_responses, open_form
+
+
+# -- configuration ------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    (None, "sqlite:////inst/minyi.sqlite3"),
+    ("", "sqlite:////inst/minyi.sqlite3"),
+    ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+])
+def test_database_url(raw, expected):
+    assert config.database_url(raw, "/inst") == expected
+
+
+def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = config.load_secret_key(str(tmp_path))
+    assert len(first) == 64 and first == config.load_secret_key(str(tmp_path))
+    assert stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode) == 0o600
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert config.load_secret_key(str(tmp_path)) == "from-the-environment"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pragmas.sqlite3'}"})
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()
+
+
+# -- migrations ---------------------------------------------------------------------
+
+def test_migrations_match_the_models(app):
+    """The database built by the migration chain has no drift from the models (flask db check)."""
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+    assert diff == []
+
+
+def test_migrations_go_down_and_up_again(app, runner):
+    from flask_migrate import downgrade, upgrade
+    downgrade(revision="base")
+    assert sa.inspect(db.engine).get_table_names() in ([], ["alembic_version"])
+    upgrade()
+    assert {"responses", "answers", "regions", "sites"} <= set(sa.inspect(db.engine).get_table_names())
+
+
+# -- health -------------------------------------------------------------------------
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_says_503_when_the_database_is_gone(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json()["status"] == "error"
+
+
+# -- campaigns and versions ---------------------------------------------------------
+
+def test_campaign_state_is_derived_from_its_times(make):
+    campaign = make.campaign(state="draft")
+    t0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    assert campaign.state_at(t0) is CampaignState.DRAFT
+    campaign.opens_at, campaign.closes_at = t0, t0 + timedelta(days=10)
+    assert campaign.state_at(t0 - timedelta(seconds=1)) is CampaignState.SCHEDULED
+    assert campaign.state_at(t0) is CampaignState.OPEN
+    assert campaign.state_at(t0 + timedelta(days=10)) is CampaignState.CLOSED
+
+
+def test_timestamps_come_back_timezone_aware(make):
+    campaign = make.campaign()
+    db.session.commit()
+    db.session.expire_all()
+    reloaded = db.session.get(Campaign, campaign.id)
+    assert reloaded.opens_at.tzinfo is not None and reloaded.opens_at.utcoffset() == timedelta(0)
+
+
+def test_a_version_without_responses_is_updated_in_place(make):
+    from tests.conftest import SMALL_SURVEY
+    from app.definitions.loader import build_survey, load_scales
+    scales = load_scales(__import__("pathlib").Path("surveys/scales.yaml"))
+    first = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test"), "<t>", scales))
+    assert first.action == "created"
+    again = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test"), "<t>", scales))
+    assert again.action == "unchanged" and again.version is first.version
+    changed = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test", title="改过的标题"), "<t>", scales))
+    assert changed.action == "updated" and changed.version.number == 1
+    assert changed.version.survey_definition.title == "改过的标题"
+
+
+def test_a_version_with_responses_never_changes(client, make):
+    from tests.conftest import SMALL_SURVEY
+    from app.definitions.loader import build_survey, load_scales
+    scales = load_scales(__import__("pathlib").Path("surveys/scales.yaml"))
+    version = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test"), "<t>", scales)).version
+    site = make.site()
+    make.campaign(version, [site.community])
+    db.session.commit()
+    page = open_form(client, f"/s/{site.token}")
+    assert client.post(page.action, data=page.data(**VALID)).status_code == 303
+
+    edited = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test", title="第二版"), "<t>", scales))
+    assert edited.action == "new version" and edited.version.number == 2
+    db.session.commit()
+    db.session.refresh(version)
+    assert version.survey_definition.title == "测试问卷"
+    # Even code that bypasses sync_survey cannot change it.
+    version.definition = dict(version.definition, title="偷偷改")
+    with pytest.raises(AnsweredVersionError):
+        db.session.commit()
+    db.session.rollback()
+
+
+# -- commands -----------------------------------------------------------------------
+
+def test_sites_command_prints_one_line_per_site(runner, make, app):
+    sites = [make.site(), make.site()]
+    db.session.commit()
+    result = runner.invoke(args=["sites"])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2
+    for site in sites:
+        assert f"{site.token}\t{site.community.code}\t{site.community.name}\thttp://minyi.test/s/{site.token}" in lines[
+            [line.split("\t")[0] for line in lines].index(site.token)]
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg"])
+def test_qr_command_writes_a_code_of_the_site_url(runner, make, tmp_path, suffix):
+    site = make.site()
+    db.session.commit()
+    out = tmp_path / f"poster.{suffix}"
+    result = runner.invoke(args=["qr", site.token, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    if suffix == "png":
+        decoded = zxingcpp.read_barcodes(Image.open(out))
+        assert [d.text for d in decoded] == [f"http://minyi.test/s/{site.token}"]
+    else:
+        assert out.read_bytes().lstrip().startswith(b"<?xml") and b"<svg" in out.read_bytes()
+
+
+def test_qr_command_refuses_an_unknown_token(runner, app):
+    result = runner.invoke(args=["qr", "nope", "-o", "/tmp/x.png"])
+    assert result.exit_code != 0 and "no site" in result.output
+
+
+def test_demo_loads_a_district_and_is_idempotent(runner, app):
+    result = runner.invoke(args=["demo", "--responses", "300"])
+    assert result.exit_code == 0, result.output
+    assert "89 communities" in result.output and "300 responses" in result.output
+    n_sites = db.session.scalar(sa.select(sa.func.count(Site.id)))
+    assert n_sites >= 89 * 2
+    # Responses differ between communities: not every community has the same satisfaction.
+    from app.models import Answer
+    rates = db.session.execute(
+        sa.select(Answer.community_id, sa.func.avg(sa.case((Answer.value.in_(["5", "4"]), 1.0), else_=0.0)))
+        .where(Answer.item == "overall").group_by(Answer.community_id)
+        .having(sa.func.count() >= 5)).all()
+    assert len(rates) >= 5 and max(r for _, r in rates) - min(r for _, r in rates) > 0.2
+    again = runner.invoke(args=["demo", "--responses", "300"])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    assert count_responses() == 300
