@@ -193,7 +193,9 @@ def _one_answer(item: Item, latent: float, older: bool, rng):
         codes = [c.code for c in item.options]
         high = item.max_choices or min(3, len(codes))
         k = rng.randint(max(1, item.min_choices or 1), max(1, min(high, len(codes))))
-        return rng.sample(codes, k)
+        picked = rng.sample(codes, k)
+        alone = [c.code for c in item.options if c.exclusive and c.code in picked]
+        return alone[:1] if alone else picked
     if item.type == "number":
         low = item.min if item.min is not None else 0
         high = item.max if item.max is not None else low + 30

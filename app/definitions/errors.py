@@ -19,7 +19,8 @@ class Code(enum.Enum):
     BAD_ID = "'{field}' must be lowercase letters, digits, '-' or '_' and start with a letter (got {value!r})"
     DUPLICATE_KEY = "the key '{key}' is used twice; every item needs its own key"
     UNKNOWN_ITEM_TYPE = "unknown item type '{type}'; use one of: {allowed}"
-    UNKNOWN_SCALE = "unknown scale '{scale}'; define it in surveys/scales.yaml or under 'scales'. Known: {known}"
+    UNKNOWN_SCALE = "unknown scale '{scale}'; define it in scales.yaml beside this file or under 'scales'. Known: {known}"
+    DUPLICATE_SURVEY_ID = "the survey id '{id}' is already used by {other}; every file needs its own id"
     NO_OPTIONS = "a {type} item needs at least two options"
     DUPLICATE_CODE = "the option code '{code}' is used twice"
     BAD_CODE = "option code {code!r} must be short text of letters, digits, '-' or '_'"
@@ -36,6 +37,7 @@ class Code(enum.Enum):
     SCALE_LEVELS = "a scale needs at least two levels, each with code, label and score"
     SCALE_SATISFIED = "'satisfied' must list codes of the scale's levels (got {value!r})"
     NO_ITEMS = "the survey has no items"
+    EXCLUSIVE_NOT_MULTIPLE = "option {code!r}: 'exclusive' only applies to options of a multiple item"
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ class ProblemList:
         self.file = file
         self.problems: list[Problem] = []
 
-    def add(self, where: str, code: Code, **values) -> None:
-        self.problems.append(Problem(self.file, where, code, code.value.format(**values)))
+    def add(self, where: str, error: Code, /, **values) -> None:
+        # Positional-only, so a template's own {code} value can be passed as code=…
+        self.problems.append(Problem(self.file, where, error, error.value.format(**values)))
 
     def raise_if_any(self) -> None:
         if self.problems:

@@ -6,6 +6,7 @@ the item and what to fix; a file with any problem is rejected whole.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import yaml
 
 from .errors import Code, DefinitionError, ProblemList
 from .model import Item, Scale, ScaleLevel, Section, ShowIf, SurveyDefinition
-from .types import COMMON_FIELDS, ITEM_TYPES, read_choices
+from .types import CODE_RE, COMMON_FIELDS, ITEM_TYPES, read_choices
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 ITEM_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -51,8 +52,9 @@ def load_all(directory: str | Path) -> dict[str, SurveyDefinition]:
             continue
         if definition.id in surveys:
             pl = ProblemList(str(path))
-            pl.add("", Code.DUPLICATE_KEY, key=definition.id)
+            pl.add("", Code.DUPLICATE_SURVEY_ID, id=definition.id, other=surveys[definition.id].source)
             problems.extend(pl.problems)
+            continue
         surveys[definition.id] = definition
     if problems:
         raise DefinitionError(problems)
@@ -85,6 +87,14 @@ def _read_yaml(path: Path):
         raise DefinitionError(_single(str(path), Code.YAML, detail=str(e).replace("\n", " "))) from e
 
 
+def _optional_text(raw: dict, name: str, where: str, problems: ProblemList) -> str | None:
+    value = raw.get(name)
+    if value is not None and not isinstance(value, str):
+        problems.add(where, Code.BAD_TYPE, field=name, expected="text", got=type(value).__name__)
+        return None
+    return value
+
+
 def _single(file: str, code: Code, **values):
     pl = ProblemList(file)
     pl.add("", code, **values)
@@ -97,21 +107,29 @@ def build_scale(key: str, raw, problems: ProblemList) -> Scale | None:
         problems.add(where, Code.SCALE_LEVELS)
         return None
     levels = []
-    for entry in raw.get("levels") or []:
+    entries = raw.get("levels")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not {"code", "label", "score"} <= entry.keys() \
-                or not isinstance(entry["score"], (int, float)) or isinstance(entry["score"], bool):
+                or not isinstance(entry["score"], (int, float)) or isinstance(entry["score"], bool) \
+                or not math.isfinite(entry["score"]):
             problems.add(where, Code.SCALE_LEVELS)
             return None
-        levels.append(ScaleLevel(str(entry["code"]), str(entry["label"]), float(entry["score"])))
+        code = entry["code"]
+        if isinstance(code, bool) or not isinstance(code, (str, int)) or not CODE_RE.fullmatch(str(code)):
+            problems.add(where, Code.BAD_CODE, code=code)
+            return None
+        levels.append(ScaleLevel(str(code), str(entry["label"]), float(entry["score"])))
     if len(levels) < 2:
         problems.add(where, Code.SCALE_LEVELS)
         return None
     codes = [lv.code for lv in levels]
     satisfied = raw.get("satisfied")
-    if not isinstance(satisfied, list) or not satisfied or any(str(c) not in codes for c in satisfied):
+    if not isinstance(satisfied, list) or not satisfied or any(
+            isinstance(c, bool) or str(c) not in codes for c in satisfied):
         problems.add(where, Code.SCALE_SATISFIED, value=satisfied)
         return None
-    off_scale = read_choices(raw.get("off_scale") or [], where, problems)
+    off_scale_raw = raw.get("off_scale") or []
+    off_scale = read_choices(off_scale_raw if isinstance(off_scale_raw, list) else [None], where, problems)
     if len(set(codes) | {c.code for c in off_scale}) != len(codes) + len(off_scale):
         problems.add(where, Code.DUPLICATE_CODE, code="/".join(codes))
     return Scale(key=key, label=str(raw.get("label", key)), levels=tuple(levels),
@@ -129,17 +147,24 @@ def build_survey(raw, file: str, scales: dict[str, Scale]) -> SurveyDefinition:
     survey_id = raw.get("id")
     if survey_id is None:
         problems.add("", Code.MISSING, field="id")
-    elif not isinstance(survey_id, str) or not ID_RE.match(survey_id):
+    elif not isinstance(survey_id, str) or not ID_RE.fullmatch(survey_id):
         problems.add("", Code.BAD_ID, field="id", value=survey_id)
     for name in ("title",):
         if not isinstance(raw.get(name), str) or not raw[name].strip():
             problems.add("", Code.MISSING, field=name)
 
+    texts = {name: _optional_text(raw, name, "", problems) for name in ("title_en", "intro", "outro")}
+
     scales = dict(scales)
-    for key, value in (raw.get("scales") or {}).items():
-        scale = build_scale(key, value, problems)
+    own_scales = raw.get("scales") or {}
+    if not isinstance(own_scales, dict):
+        problems.add("", Code.BAD_TYPE, field="scales", expected="a mapping of name to scale",
+                     got=type(own_scales).__name__)
+        own_scales = {}
+    for key, value in own_scales.items():
+        scale = build_scale(str(key), value, problems)
         if scale:
-            scales[key] = scale
+            scales[str(key)] = scale
 
     sections_raw = raw.get("sections")
     if not isinstance(sections_raw, list) or not sections_raw:
@@ -155,20 +180,20 @@ def build_survey(raw, file: str, scales: dict[str, Scale]) -> SurveyDefinition:
             continue
         for name in section_raw.keys() - {"title", "items"}:
             problems.add(where, Code.UNKNOWN_FIELD, field=name, allowed="title, items")
+        section_title = _optional_text(section_raw, "title", where, problems)
         items = []
         for position, item_raw in enumerate(section_raw["items"], start=1):
             item = _build_item(item_raw, f"{where} item {position}", problems, scales, seen)
             if item is not None:
                 seen[item.key] = item
                 items.append(item)
-        sections.append(Section(title=section_raw.get("title"), items=tuple(items)))
+        sections.append(Section(title=section_title, items=tuple(items)))
 
     if not seen and sections_raw:
         problems.add("", Code.NO_ITEMS)
     problems.raise_if_any()
     return SurveyDefinition(id=survey_id, title=raw["title"].strip(), sections=tuple(sections),
-                            intro=raw.get("intro"), title_en=raw.get("title_en"), outro=raw.get("outro"),
-                            source=file)
+                            source=file, **texts)
 
 
 def _build_item(raw, where: str, problems: ProblemList, scales: dict, seen: dict[str, Item]) -> Item | None:
@@ -179,7 +204,7 @@ def _build_item(raw, where: str, problems: ProblemList, scales: dict, seen: dict
     if key is None:
         problems.add(where, Code.MISSING, field="key")
         return None
-    if not isinstance(key, str) or not ITEM_KEY_RE.match(key):
+    if not isinstance(key, str) or not ITEM_KEY_RE.fullmatch(key):
         problems.add(where, Code.BAD_ID, field="key", value=key)
         return None
     where = f"item '{key}'"
@@ -188,7 +213,7 @@ def _build_item(raw, where: str, problems: ProblemList, scales: dict, seen: dict
         return None
 
     type_name = raw.get("type")
-    item_type = ITEM_TYPES.get(type_name)
+    item_type = ITEM_TYPES.get(type_name) if isinstance(type_name, str) else None
     if item_type is None:
         problems.add(where, Code.UNKNOWN_ITEM_TYPE, type=type_name, allowed=", ".join(ITEM_TYPES))
         return None
@@ -214,14 +239,14 @@ def _build_item(raw, where: str, problems: ProblemList, scales: dict, seen: dict
         problems.add(where, Code.NO_TAGS)
         tags = []
     for tag in tags:
-        if not isinstance(tag, str) or not TAG_RE.match(tag):
+        if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
             problems.add(where, Code.BAD_TAG, tag=tag)
 
     show_if = _build_show_if(raw.get("show_if"), where, problems, seen)
     specific = item_type.build(raw, where, problems, scales)
     return Item(key=key, type=type_name, text=text.strip(), tags=tuple(t for t in tags if isinstance(t, str)),
-                required=required, text_en=raw.get("text_en"), help=raw.get("help"), show_if=show_if,
-                **specific)
+                required=required, text_en=_optional_text(raw, "text_en", where, problems),
+                help=_optional_text(raw, "help", where, problems), show_if=show_if, **specific)
 
 
 def _build_show_if(raw, where: str, problems: ProblemList, seen: dict[str, Item]) -> ShowIf | None:
@@ -232,7 +257,7 @@ def _build_show_if(raw, where: str, problems: ProblemList, seen: dict[str, Item]
         problems.add(where, Code.SHOW_IF_FORM)
         return None
     target_key = raw["item"]
-    target = seen.get(target_key)
+    target = seen.get(target_key) if isinstance(target_key, str) else None
     if target is None:
         problems.add(where, Code.SHOW_IF_UNKNOWN, target=target_key)
         return None

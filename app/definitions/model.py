@@ -18,6 +18,11 @@ class Choice:
 
     code: str
     label: str
+    #: For multiple choice: an answer such as 都没听说过 that cannot be ticked with others.
+    exclusive: bool = False
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "label": self.label} | ({"exclusive": True} if self.exclusive else {})
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class Scale:
             "label": self.label,
             "levels": [{"code": lv.code, "label": lv.label, "score": lv.score} for lv in self.levels],
             "satisfied": [lv.code for lv in self.levels if lv.code in self.satisfied],
-            "off_scale": [{"code": c.code, "label": c.label} for c in self.off_scale],
+            "off_scale": [c.to_dict() for c in self.off_scale],
         }
 
 
@@ -126,7 +131,7 @@ class Item:
         if self.show_if:
             d["show_if"] = self.show_if.to_dict()
         if self.options:
-            d["options"] = [{"code": c.code, "label": c.label} for c in self.options]
+            d["options"] = [c.to_dict() for c in self.options]
         if self.scale:
             d["scale"] = self.scale.to_dict()
         return d

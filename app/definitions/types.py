@@ -27,6 +27,7 @@ MSG_REQUIRED_TEXT = "这一题还没有填，请填写。"
 MSG_BAD_CHOICE = "请从给出的选项中选择。"
 MSG_NOT_NUMBER = "请填写一个数字。"
 MSG_NOT_INTEGER = "请填写一个整数。"
+MSG_EXCLUSIVE = "“{label}”不能和其他选项一起选。"
 
 
 # -- WTForms fields ---------------------------------------------------------------
@@ -75,9 +76,12 @@ class NumberField(fields.StringField):
         text = (self.data or "").strip()
         if not text:
             return
-        normal = text.translate(_FULLWIDTH).replace(",", ".").replace(" ", "")
+        normal = text.translate(_FULLWIDTH).replace(" ", "")
+        # A comma groups thousands here (1,000), never marks decimals.
+        if _THOUSANDS_RE.fullmatch(normal):
+            normal = normal.replace(",", "")
         try:
-            value = float(normal) if _NUMBER_RE.match(normal) else None
+            value = float(normal) if _NUMBER_RE.fullmatch(normal) else None
         except ValueError:
             value = None
         if value is None or not math.isfinite(value):
@@ -88,7 +92,8 @@ class NumberField(fields.StringField):
 
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d{1,12}(\.\d{0,6})?|\.\d{1,6})$")
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
+_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．，－＋。", "0123456789.,-+.")
 
 
 class RequiredAnswer(validators.InputRequired):
@@ -117,13 +122,21 @@ class NumberRange:
 
 
 class ChoiceCount:
-    def __init__(self, low: int | None, high: int | None):
-        self.low, self.high = low, high
+    """Between low and high ticks, and an exclusive option (都没听说过) alone."""
+
+    def __init__(self, low: int | None, high: int | None, exclusive: dict[str, str]):
+        self.low, self.high, self.exclusive = low, high, exclusive
 
     def __call__(self, form, field):
-        n = len(field.data or [])
+        ticked = set(field.data or [])
+        n = len(ticked)
         if n == 0:
             return
+        for code in ticked:
+            if code in self.exclusive:
+                if n > 1:
+                    raise ValidationError(MSG_EXCLUSIVE.format(label=self.exclusive[code]))
+                return  # 都没听说过 alone is a whole answer, whatever min_choices says
         if self.low is not None and n < self.low:
             raise ValidationError(f"请至少选 {self.low} 项。")
         if self.high is not None and n > self.high:
@@ -135,8 +148,22 @@ class TextLength:
         self.limit = limit
 
     def __call__(self, form, field):
-        if field.data and len(field.data) > self.limit:
-            raise ValidationError(f"最多填写 {self.limit} 个字，现在是 {len(field.data)} 个字。")
+        # Measure what is stored, as the browser's maxlength does: a line break is one
+        # character (browsers post it as CRLF), surrounding spaces are dropped.
+        n = len(normalize_text(field.data))
+        if n > self.limit:
+            raise ValidationError(f"最多填写 {self.limit} 个字，现在是 {n} 个字。")
+
+
+def canonical_number(n: float) -> str:
+    """The stored code of a number: 12, 3.5, 0.000001 (never 12.0 or 1e-06)."""
+    if n == int(n):
+        return str(int(n))
+    return f"{n:.6f}".rstrip("0").rstrip(".")
+
+
+def normalize_text(text: str | None) -> str:
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _fmt(x: float | None) -> str:
@@ -182,10 +209,11 @@ def read_options(raw: dict, where: str, problems: ProblemList, type_name: str) -
     if not isinstance(options, list) or len(options) < 2:
         problems.add(where, Code.NO_OPTIONS, type=type_name)
         return ()
-    return read_choices(options, where, problems)
+    return read_choices(options, where, problems, allow_exclusive=type_name == "multiple")
 
 
-def read_choices(entries: list, where: str, problems: ProblemList) -> tuple[Choice, ...]:
+def read_choices(entries: list, where: str, problems: ProblemList,
+                 allow_exclusive: bool = False) -> tuple[Choice, ...]:
     choices, seen = [], set()
     for entry in entries:
         if not isinstance(entry, dict) or "code" not in entry or "label" not in entry:
@@ -193,14 +221,24 @@ def read_choices(entries: list, where: str, problems: ProblemList) -> tuple[Choi
                          got=type(entry).__name__)
             continue
         code = entry["code"]
-        if isinstance(code, bool) or not isinstance(code, (str, int)) or not CODE_RE.match(str(code)):
+        if isinstance(code, bool) or not isinstance(code, (str, int)) or not CODE_RE.fullmatch(str(code)):
             problems.add(where, Code.BAD_CODE, code=code)
             continue
         code = str(code)
         if code in seen:
             problems.add(where, Code.DUPLICATE_CODE, code=code)
         seen.add(code)
-        choices.append(Choice(code, str(entry["label"])))
+        unknown = entry.keys() - {"code", "label", "exclusive"}
+        if unknown:
+            problems.add(where, Code.UNKNOWN_FIELD, field=", ".join(sorted(unknown)), allowed="code, label, exclusive")
+        exclusive = entry.get("exclusive", False)
+        if not isinstance(exclusive, bool):
+            problems.add(where, Code.BAD_TYPE, field="exclusive", expected="true or false", got=type(exclusive).__name__)
+            exclusive = False
+        if exclusive and not allow_exclusive:
+            problems.add(where, Code.EXCLUSIVE_NOT_MULTIPLE, code=code)
+            exclusive = False
+        choices.append(Choice(code, str(entry["label"]), exclusive=exclusive is True))
     return tuple(choices)
 
 
@@ -233,14 +271,15 @@ class MultipleChoice(ItemType):
                 problems.add(where, Code.BAD_TYPE, field=name, expected="a whole number", got=type(value).__name__)
                 return {"options": options}
         lo, hi = low or 0, high if high is not None else len(options)
-        if options and not (0 <= lo <= hi <= len(options)):
+        if options and not (0 <= lo <= hi <= len(options) and hi >= 1):
             problems.add(where, Code.BAD_CHOICE_LIMITS, n=len(options))
         return {"options": options, "min_choices": low, "max_choices": high}
 
     def make_field(self, item):
         return MultiChoiceField(
             item.text, choices=[SelectChoice(c.code, c.label) for c in item.choices], codes=item.codes,
-            validators=self._validators(item, MSG_REQUIRED_MULTI) + [ChoiceCount(item.min_choices, item.max_choices)])
+            validators=self._validators(item, MSG_REQUIRED_MULTI) + [ChoiceCount(
+                item.min_choices, item.max_choices, {c.code: c.label for c in item.options if c.exclusive})])
 
     def encode(self, item, field):
         # A code ticked twice in a forged request is one answer, not two.
@@ -260,7 +299,7 @@ class Likert(ItemType):
         if isinstance(ref, dict):  # a stored version carries its scale inline
             from .loader import build_scale
             return {"scale": build_scale(ref.get("key", "inline"), ref, problems)}
-        if ref not in scales:
+        if not isinstance(ref, str) or ref not in scales:
             problems.add(where, Code.UNKNOWN_SCALE, scale=ref, known=", ".join(sorted(scales)) or "none")
             return {}
         return {"scale": scales[ref]}
@@ -277,14 +316,23 @@ class Number(ItemType):
         out = {}
         for name in ("min", "max"):
             value = raw.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                problems.add(where, Code.BAD_TYPE, field=name, expected="a number", got=type(value).__name__)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):
+                problems.add(where, Code.BAD_TYPE, field=name, expected="a finite number", got=repr(value))
                 value = None
             out[name] = value
         if out["min"] is not None and out["max"] is not None and out["min"] > out["max"]:
             problems.add(where, Code.BAD_RANGE, min=out["min"], max=out["max"])
-        out["integer"] = bool(raw.get("integer", False))
-        out["unit"] = raw.get("unit")
+        integer = raw.get("integer", False)
+        if not isinstance(integer, bool):
+            problems.add(where, Code.BAD_TYPE, field="integer", expected="true or false", got=type(integer).__name__)
+            integer = False
+        out["integer"] = integer
+        unit = raw.get("unit")
+        if unit is not None and not isinstance(unit, str):
+            problems.add(where, Code.BAD_TYPE, field="unit", expected="text", got=type(unit).__name__)
+            unit = None
+        out["unit"] = unit
         return out
 
     def make_field(self, item):
@@ -295,8 +343,7 @@ class Number(ItemType):
         n = field.number
         if n is None:
             return []
-        code = str(int(n)) if n == int(n) else format(n, ".10g")
-        return [(code, n, None)]
+        return [(canonical_number(n), n, None)]
 
 
 class Text(ItemType):
@@ -315,7 +362,7 @@ class Text(ItemType):
                                     + [TextLength(item.max_length or TEXT_LIMIT)])
 
     def encode(self, item, field):
-        text = (field.data or "").strip()
+        text = normalize_text(field.data)
         return [("", None, text)] if text else []
 
 
