@@ -28,7 +28,8 @@ run: install
 	@echo "Open a site's survey form (扫码问卷) in a browser:"
 	@$(FLASK) sites | head -n 1 | cut -f4
 	@echo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Serving on http://127.0.0.1:5000 (gunicorn; no access log, so no IP address is written anywhere)"
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:5000 wsgi:app
 
 test: install
 	$(BIN)/python -m pytest

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -64,6 +65,21 @@ def load_all(directory: str | Path) -> dict[str, SurveyDefinition]:
 def definition_from_dict(data: dict) -> SurveyDefinition:
     """Rebuild a stored version's definition (its scales are inline)."""
     return build_survey(data, f"<stored {data.get('id', '?')}>", {})
+
+
+_stored: dict[str, SurveyDefinition] = {}
+
+
+def stored_definition(content_hash: str, load: Callable[[], dict]) -> SurveyDefinition:
+    """A stored definition, rebuilt once per process and then shared.
+
+    Equal content hash, equal definition: the cache needs no invalidation, and the
+    submit path neither reads the stored JSON nor rebuilds it on every request.
+    """
+    definition = _stored.get(content_hash)
+    if definition is None:
+        definition = _stored[content_hash] = definition_from_dict(load())
+    return definition
 
 
 def load_scales(path: Path) -> dict[str, Scale]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..definitions import SurveyDefinition, definition_from_dict
+from ..definitions import SurveyDefinition, stored_definition
 from ..extensions import db
 from .types import JSONDocument, UTCDateTime, utcnow
 
@@ -38,7 +37,8 @@ class SurveyVersion(db.Model):
     #: 1, 2, 3 … within its survey.
     number: Mapped[int]
     #: The whole definition, scales included, as loaded (SurveyDefinition.to_dict()).
-    definition: Mapped[dict] = mapped_column(JSONDocument)
+    #: Deferred: pages use survey_definition, built once per process from it.
+    definition: Mapped[dict] = mapped_column(JSONDocument, deferred=True)
     #: SHA-256 of the canonical definition: tells whether a file changed.
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -47,9 +47,9 @@ class SurveyVersion(db.Model):
 
     __table_args__ = (sa.UniqueConstraint("survey_id", "number"),)
 
-    @cached_property
+    @property
     def survey_definition(self) -> SurveyDefinition:
-        return definition_from_dict(self.definition)
+        return stored_definition(self.content_hash, lambda: self.definition)
 
     @property
     def label(self) -> str:

@@ -63,7 +63,6 @@ def sync_survey(definition: SurveyDefinition) -> SyncResult:
     if latest is not None and not version_has_responses(latest):
         latest.definition = definition.to_dict()
         latest.content_hash = definition.content_hash
-        latest.__dict__.pop("survey_definition", None)
         return SyncResult(latest, "updated")
     version = SurveyVersion(survey=survey, number=(latest.number + 1) if latest else 1,
                             definition=definition.to_dict(), content_hash=definition.content_hash)
