@@ -42,8 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
 
-    from . import errors, templating
+    from . import errors, security, templating
     errors.register(app)
+    security.register(app)
     templating.register(app)
 
     from .cli import register_commands

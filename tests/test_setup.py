@@ -189,3 +189,15 @@ def test_demo_loads_a_district_and_is_idempotent(runner, app):
     again = runner.invoke(args=["demo", "--responses", "300"])
     assert again.exit_code == 0 and "already loaded" in again.output
     assert count_responses() == 300
+
+
+# -- security headers ---------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/campaigns", "/s/unknown", "/static/css/resident.css"])
+def test_every_response_carries_the_security_headers(client, path):
+    with client.get(path) as response:
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "'unsafe-inline'" not in csp and "script-src 'self'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
