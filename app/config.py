@@ -53,7 +53,6 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL"), instance_path),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Number of reverse proxies in front of us whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_SECURE": os.environ.get("BASE_URL", "").startswith("https://"),
@@ -62,16 +61,17 @@ def from_environment(instance_path: str) -> dict:
 
 #: Settings every application gets unless its configuration overrides them.
 DEFAULTS = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a failed statement's values (residents' answers) never reach the logs.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     # A 20-item survey with every text box full is about 400 KB URL-encoded; anything
     # bigger is not a survey answer.
     "MAX_CONTENT_LENGTH": 512 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    # Elderly residents may leave a form open for a long time before tapping submit.
-    "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+    # How long a shown form stays good for submitting (its CSRF token and its signed
+    # submission id alike): elderly residents may leave a form open a long while.
+    "WTF_CSRF_TIME_LIMIT": 24 * 3600,
     "SURVEYS_DIR": str(Path(__file__).resolve().parent.parent / "surveys"),
     "BASE_URL": "http://127.0.0.1:5000",
     "TRUSTED_PROXIES": 0,
-    "REDIS_URL": None,
 }

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from .analysis.sampling import cochran_sample_size
 from .definitions import Item, SurveyDefinition, load_all
+from .definitions.types import ITEM_TYPES
 from .extensions import db
 from .models import Answer, Channel, CommunityKind, Region, RegionLevel, Response
 from .models.types import utcnow
@@ -42,6 +43,16 @@ _SITE_NAMES = ("社区综合文化服务中心", "党群服务中心", "小区�
 _SUGGESTIONS = ("希望多组织老年人活动", "小区停车太难了", "路灯坏了很久没人修", "希望垃圾分类点多几个",
                 "社区工作人员态度很好", "希望增加健身器材", "物业服务要改进", "希望公开经费使用情况",
                 "电梯老旧，希望尽快改造", "多办一些法律咨询")
+#: The Panzhihua 西区 pilot (附件1 of the Xiqu plan): its streets, its four pilot communities and
+#: the projects each runs (codes of pilot-satisfaction.yaml; 河门口街道's own serve both its communities).
+XIQU = ("510403", "西区")
+XIQU_STREET_PROJECTS = ["sanshe_center", "incubator", "yilu_tongxing", "sansan_culture"]
+XIQU_COMMUNITIES = {
+    "河门口街道": {"河门口社区": XIQU_STREET_PROJECTS + ["org_station", "weiai", "chuangye"],
+               "苏铁社区": XIQU_STREET_PROJECTS + ["jiuye_1n", "sishi_wuye", "aixin_hui"]},
+    "清香坪街道": {"杨家坪社区": ["smart_eldercare", "day_care"],
+               "金沙社区": ["e_dangjian", "e_sizhang", "wuye_guide"]},
+}
 #: Share of responses that each shipped survey gets.
 SURVEY_SHARES = {"kunming-questionnaire": 0.6, "pilot-satisfaction": 0.25, "needs-survey": 0.15}
 
@@ -72,7 +83,21 @@ def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
             for site_name in rng.sample(_SITE_NAMES, rng.choice((2, 3))):
                 add_site(community, site_name)
             communities.append(community)
+    xiqu = add_region(*XIQU, RegionLevel.DISTRICT)
+    projects: dict[int, list[str]] = {}
+    pilots = []
+    for s_index, (street_name, members) in enumerate(XIQU_COMMUNITIES.items(), start=1):
+        street = add_region(f"{XIQU[0]}{s_index:03d}", street_name, RegionLevel.STREET, xiqu)
+        for c_index, (community_name, codes) in enumerate(members.items(), start=1):
+            community = add_region(f"{street.code}{c_index:03d}", community_name, RegionLevel.COMMUNITY, street,
+                                   households=rng.randint(2000, 5000), kind=CommunityKind.URBAN)
+            for site_name in rng.sample(_SITE_NAMES, rng.choice((2, 3))):
+                add_site(community, site_name)
+            pilots.append(community)
+            communities.append(community)
     db.session.flush()
+    for community in pilots:
+        projects[community.id] = XIQU_COMMUNITIES[community.parent.name][community.name]
 
     now = utcnow()
     opens, closes = now - timedelta(days=7), now + timedelta(days=30)
@@ -80,14 +105,14 @@ def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
     def targets(members):
         return {c: cochran_sample_size(c.households) for c in members}
 
-    pilots = communities[::6]  # 15 pilot communities (附件1: 五华区 has 14 pilot tasks)
+    kunming = [c for c in communities if c not in pilots]
     needs = [c for c in communities if c.parent.name == "黑林铺街道"]
     plan = []
     if "kunming-questionnaire" in versions:
         plan.append(create_campaign("2026年社区治理创新考评 问卷调查", versions["kunming-questionnaire"],
-                                    targets(communities), opens_at=opens, closes_at=closes))
+                                    targets(kunming), opens_at=opens, closes_at=closes))
     if "pilot-satisfaction" in versions:
-        plan.append(create_campaign("2026年试点项目 群众满意度测评", versions["pilot-satisfaction"],
+        plan.append(create_campaign("西区2026年试点项目 群众满意度测评", versions["pilot-satisfaction"],
                                     targets(pilots), opens_at=opens, closes_at=closes))
     if "needs-survey" in versions:
         plan.append(create_campaign("黑林铺街道 居民需求调研", versions["needs-survey"],
@@ -103,14 +128,15 @@ def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
         n = round(n_responses * SURVEY_SHARES.get(survey_key, 0.1))
         members = [cc.community for cc in campaign.communities]
         definition = campaign.survey_version.survey_definition
-        total += _add_responses(campaign, definition, members, mood, n, rng, np_rng, now)
+        total += _add_responses(campaign, definition, members, mood, n, rng, np_rng, now, projects)
     db.session.commit()
-    return (f"demo loaded: district {DISTRICT[1]} with {len(STREETS)} streets, {len(communities)} communities, "
+    return (f"demo loaded: district {DISTRICT[1]} with {len(STREETS)} streets and {len(kunming)} communities, "
+            f"district {XIQU[1]} with {len(pilots)} pilot communities; "
             f"{sum(len(c.sites) for c in communities)} sites; {len(plan)} campaigns; {total} responses")
 
 
 def _add_responses(campaign, definition: SurveyDefinition, members: list[Region], mood, n: int,
-                   rng: random.Random, np_rng, now) -> int:
+                   rng: random.Random, np_rng, now, projects: dict[int, list[str]]) -> int:
     if n <= 0 or not members:
         return 0
     # Bigger communities answer more; a few communities lag far behind their target.
@@ -123,7 +149,8 @@ def _add_responses(campaign, definition: SurveyDefinition, members: list[Region]
         channel = rng.choices((Channel.QR, Channel.PAPER, Channel.TICKET), weights=(70, 20, 10))[0]
         site = rng.choice(community.sites) if channel is not Channel.PAPER else None
         older = channel is Channel.PAPER
-        answers = _answer(definition, mood[community.id], difficulty, older, rng, np_rng)
+        answers = _answer(definition, mood[community.id], difficulty, older, rng, np_rng,
+                          projects.get(community.id, []))
         submitted = now - timedelta(seconds=rng.uniform(0, 7 * 86400))
         duration = timedelta(seconds=float(np_rng.lognormal(math.log(240), 0.5)))
         responses.append({
@@ -147,7 +174,8 @@ def _add_responses(campaign, definition: SurveyDefinition, members: list[Region]
     return len(ids)
 
 
-def _answer(definition: SurveyDefinition, mood: float, difficulty: dict, older: bool, rng, np_rng):
+def _answer(definition: SurveyDefinition, mood: float, difficulty: dict, older: bool, rng, np_rng,
+            own_projects: list[str]):
     person = mood + np_rng.normal(0, 0.7)
     given: dict[str, object] = {}
     rows = []
@@ -157,18 +185,17 @@ def _answer(definition: SurveyDefinition, mood: float, difficulty: dict, older: 
             continue
         if not item.required and rng.random() < 0.12:
             continue
-        value = _one_answer(item, person - difficulty[item.key], older, rng)
+        if item.key == "pilot_heard" and own_projects:
+            # Residents mostly know their own community's projects, now and then a neighbour's.
+            heard = [p for p in own_projects if rng.random() < 0.45] + \
+                    [c.code for c in item.options if not c.exclusive and rng.random() < 0.03]
+            value = list(dict.fromkeys(heard)) or ["none"]
+        else:
+            value = _one_answer(item, person - difficulty[item.key], older, rng)
         if value is None:
             continue
         given[item.key] = value
-        if item.type == "multiple":
-            rows.extend((item.key, (code, None, None)) for code in value)
-        elif item.type == "number":
-            rows.append((item.key, (str(value), float(value), None)))
-        elif item.type == "text":
-            rows.append((item.key, ("", None, value)))
-        else:
-            rows.append((item.key, (value, None, None)))
+        rows.extend((item.key, row) for row in ITEM_TYPES[item.type].encode_value(item, value))
     return rows
 
 

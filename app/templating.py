@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from markupsafe import Markup, escape
 
 #: Residents and staff read times in China Standard Time.
@@ -28,6 +28,16 @@ def register(app: Flask) -> None:
         return url_for("static", filename=filename, v=_version(filename))
 
     app.jinja_env.globals["asset"] = asset
+
+    @app.after_request
+    def cache_versioned_assets(response):
+        # A URL carrying the file's content hash never changes meaning: keep it a year.
+        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+            response.cache_control.public = True
+            response.cache_control.max_age = 365 * 24 * 3600
+            response.cache_control.immutable = True
+            response.cache_control.no_cache = None
+        return response
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["paragraphs"] = paragraphs
 

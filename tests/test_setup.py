@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Campaign, CampaignState, Response, Site
 from app.models.surveys import AnsweredVersionError
 from app.staff.operations import sync_survey
+from tests.conftest import ROOT
 from tests.helpers import VALID, count_responses, open_form
 
 
@@ -107,7 +108,7 @@ def test_timestamps_come_back_timezone_aware(make):
 def test_a_version_without_responses_is_updated_in_place(make):
     from tests.conftest import SMALL_SURVEY
     from app.definitions.loader import build_survey, load_scales
-    scales = load_scales(__import__("pathlib").Path("surveys/scales.yaml"))
+    scales = load_scales(ROOT / "surveys" / "scales.yaml")
     first = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test"), "<t>", scales))
     assert first.action == "created"
     again = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test"), "<t>", scales))
@@ -120,7 +121,7 @@ def test_a_version_without_responses_is_updated_in_place(make):
 def test_a_version_with_responses_never_changes(client, make):
     from tests.conftest import SMALL_SURVEY
     from app.definitions.loader import build_survey, load_scales
-    scales = load_scales(__import__("pathlib").Path("surveys/scales.yaml"))
+    scales = load_scales(ROOT / "surveys" / "scales.yaml")
     version = sync_survey(build_survey(dict(SMALL_SURVEY, id="v-test"), "<t>", scales)).version
     site = make.site()
     make.campaign(version, [site.community])
@@ -201,3 +202,13 @@ def test_every_response_carries_the_security_headers(client, path):
         assert "'unsafe-inline'" not in csp and "script-src 'self'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_failed_statements_do_not_write_answers_to_the_log(app):
+    """Residents' answers are parameters; the engine is told to keep them out of error messages."""
+    with pytest.raises(sa.exc.DBAPIError) as caught:
+        db.session.execute(sa.text("SELECT no_such_column FROM responses WHERE submission_id = :s"),
+                           {"s": "秘密的回答"})
+    db.session.rollback()
+    assert "秘密的回答" not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)

@@ -36,7 +36,8 @@ def campaigns():
 
 @bp.get("/campaigns/<int:campaign_id>/counts")
 def campaign_counts(campaign_id: int):
-    if db.session.get(Campaign, campaign_id) is None:
+    # Ids are 32-bit; a larger number names nothing (and must not reach the database).
+    if not 0 < campaign_id < 2**31 or db.session.get(Campaign, campaign_id) is None:
         abort(404, f"no campaign {campaign_id}")
     communities = queries.response_counts(campaign_id)
     return jsonify(campaign_id=campaign_id,

@@ -17,6 +17,7 @@ class Code(enum.Enum):
     UNKNOWN_FIELD = "unknown field '{field}'; allowed: {allowed}"
     BAD_TYPE = "'{field}' must be {expected}, not {got}"
     BAD_ID = "'{field}' must be lowercase letters, digits, '-' or '_' and start with a letter (got {value!r})"
+    RESERVED_KEY = "the key '{key}' is a name the form itself uses; choose another"
     DUPLICATE_KEY = "the key '{key}' is used twice; every item needs its own key"
     UNKNOWN_ITEM_TYPE = "unknown item type '{type}'; use one of: {allowed}"
     UNKNOWN_SCALE = "unknown scale '{scale}'; define it in scales.yaml beside this file or under 'scales'. Known: {known}"

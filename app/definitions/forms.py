@@ -21,6 +21,22 @@ class SurveyForm(FlaskForm):
 
     definition: SurveyDefinition
     submission = HiddenField()
+    #: Items hidden by their show_if; known once validate() has run.
+    hidden: set[str] | None = None
+
+    @classmethod
+    def has_foreign_fields(cls, posted) -> bool:
+        """Whether a post holds what this form never sends: an unknown name, or several
+        values where the item takes one."""
+        items = cls.definition.items_by_key
+        for name in posted.keys():
+            item = items.get(name)
+            if item is None:
+                if name not in CONTROL_FIELDS:
+                    return True
+            elif item.type != "multiple" and len(posted.getlist(name)) > 1:
+                return True
+        return any(len(posted.getlist(name)) > 1 for name in CONTROL_FIELDS)
 
     def validate(self, extra_validators=None) -> bool:
         """Validate the items that are shown; an item hidden by its show_if is skipped.
@@ -49,6 +65,8 @@ class SurveyForm(FlaskForm):
 
     def answer_rows(self) -> list[tuple[str, AnswerRow]]:
         """(item key, answer row) for every shown and answered item of a validated form."""
+        if self.hidden is None:
+            raise RuntimeError("answer_rows() needs validate() first: it decides which items are shown")
         rows = []
         for item in self.definition.items:
             if item.key in self.hidden:

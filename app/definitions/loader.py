@@ -6,7 +6,6 @@ the item and what to fix; a file with any problem is rejected whole.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -14,14 +13,19 @@ from pathlib import Path
 import yaml
 
 from .errors import Code, DefinitionError, ProblemList
-from .model import Item, Scale, ScaleLevel, Section, ShowIf, SurveyDefinition
-from .types import CODE_RE, COMMON_FIELDS, ITEM_TYPES, read_choices
+from .forms import CONTROL_FIELDS, SurveyForm
+from .model import Item, Scale, Section, ShowIf, SurveyDefinition
+from .scales import build_scale
+from .types import COMMON_FIELDS, ITEM_TYPES
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 ITEM_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TAG_RE = re.compile(r"^[a-z][a-z0-9_-]*:[A-Za-z0-9_.\-]+$")
 SURVEY_FIELDS = {"id", "title", "title_en", "intro", "outro", "sections", "scales"}
 SCALES_FILE = "scales.yaml"
+#: Names the form itself uses: an item named so would clash with the form's own fields or methods.
+RESERVED_KEYS = CONTROL_FIELDS | {name for name in dir(SurveyForm) if not name.startswith("_")} \
+    | {"hidden", "definition", "meta", "form_errors"}
 
 
 def load_survey_file(path: str | Path, scales: dict[str, Scale] | None = None) -> SurveyDefinition:
@@ -117,41 +121,6 @@ def _single(file: str, code: Code, **values):
     return pl.problems
 
 
-def build_scale(key: str, raw, problems: ProblemList) -> Scale | None:
-    where = f"scale '{key}'"
-    if not isinstance(raw, dict):
-        problems.add(where, Code.SCALE_LEVELS)
-        return None
-    levels = []
-    entries = raw.get("levels")
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict) or not {"code", "label", "score"} <= entry.keys() \
-                or not isinstance(entry["score"], (int, float)) or isinstance(entry["score"], bool) \
-                or not math.isfinite(entry["score"]):
-            problems.add(where, Code.SCALE_LEVELS)
-            return None
-        code = entry["code"]
-        if isinstance(code, bool) or not isinstance(code, (str, int)) or not CODE_RE.fullmatch(str(code)):
-            problems.add(where, Code.BAD_CODE, code=code)
-            return None
-        levels.append(ScaleLevel(str(code), str(entry["label"]), float(entry["score"])))
-    if len(levels) < 2:
-        problems.add(where, Code.SCALE_LEVELS)
-        return None
-    codes = [lv.code for lv in levels]
-    satisfied = raw.get("satisfied")
-    if not isinstance(satisfied, list) or not satisfied or any(
-            isinstance(c, bool) or str(c) not in codes for c in satisfied):
-        problems.add(where, Code.SCALE_SATISFIED, value=satisfied)
-        return None
-    off_scale_raw = raw.get("off_scale") or []
-    off_scale = read_choices(off_scale_raw if isinstance(off_scale_raw, list) else [None], where, problems)
-    if len(set(codes) | {c.code for c in off_scale}) != len(codes) + len(off_scale):
-        problems.add(where, Code.DUPLICATE_CODE, code="/".join(codes))
-    return Scale(key=key, label=str(raw.get("label", key)), levels=tuple(levels),
-                 satisfied=frozenset(str(c) for c in satisfied), off_scale=off_scale)
-
-
 def build_survey(raw, file: str, scales: dict[str, Scale]) -> SurveyDefinition:
     problems = ProblemList(file)
     if not isinstance(raw, dict):
@@ -224,6 +193,9 @@ def _build_item(raw, where: str, problems: ProblemList, scales: dict, seen: dict
         problems.add(where, Code.BAD_ID, field="key", value=key)
         return None
     where = f"item '{key}'"
+    if key in RESERVED_KEYS:
+        problems.add(where, Code.RESERVED_KEY, key=key)
+        return None
     if key in seen:
         problems.add(where, Code.DUPLICATE_KEY, key=key)
         return None

@@ -13,12 +13,15 @@ from wtforms import fields, validators, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from .choices import read_choices
 from .errors import Code, ProblemList
-from .model import Choice, Item
+from .model import Item
+from .scales import build_scale
 
 #: Hard ceiling on any free-text answer.
 TEXT_LIMIT = 2000
-CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+#: Largest number bound a definition may set (answers are read with at most 12 digits).
+NUMBER_LIMIT = 1e12
 
 # What residents read when an answer is wrong. Plain words, no jargon.
 MSG_REQUIRED_CHOICE = "这一题还没有选，请选一项。"
@@ -28,6 +31,7 @@ MSG_BAD_CHOICE = "请从给出的选项中选择。"
 MSG_NOT_NUMBER = "请填写一个数字。"
 MSG_NOT_INTEGER = "请填写一个整数。"
 MSG_EXCLUSIVE = "“{label}”不能和其他选项一起选。"
+MSG_CONTROL_CHARACTER = "内容里有无法保存的特殊符号，请删掉后再提交。"
 
 
 # -- WTForms fields ---------------------------------------------------------------
@@ -143,16 +147,24 @@ class ChoiceCount:
             raise ValidationError(f"最多只能选 {self.high} 项。")
 
 
-class TextLength:
+class TextCheck:
+    """At most ``limit`` characters, and none that cannot be stored (NUL and other controls)."""
+
     def __init__(self, limit: int):
         self.limit = limit
 
     def __call__(self, form, field):
+        text = normalize_text(field.data)
+        if _CONTROL_RE.search(text):
+            raise ValidationError(MSG_CONTROL_CHARACTER)
         # Measure what is stored, as the browser's maxlength does: a line break is one
         # character (browsers post it as CRLF), surrounding spaces are dropped.
-        n = len(normalize_text(field.data))
-        if n > self.limit:
-            raise ValidationError(f"最多填写 {self.limit} 个字，现在是 {n} 个字。")
+        if len(text) > self.limit:
+            raise ValidationError(f"最多填写 {self.limit} 个字，现在是 {len(text)} 个字。")
+
+
+#: Control characters other than tab and line break: PostgreSQL cannot store NUL, and none belongs in an answer.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def canonical_number(n: float) -> str:
@@ -163,7 +175,10 @@ def canonical_number(n: float) -> str:
 
 
 def normalize_text(text: str | None) -> str:
-    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    """Text as stored: line breaks as \\n, surrounding white space dropped."""
+    if not isinstance(text, str):
+        return ""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _fmt(x: float | None) -> str:
@@ -197,6 +212,11 @@ class ItemType:
 
     def encode(self, item: Item, field: fields.Field) -> list[AnswerRow]:
         """The answer rows to store for a validated field; [] for no answer."""
+        return self.encode_value(item, field.data)
+
+    def encode_value(self, item: Item, value) -> list[AnswerRow]:
+        """The answer rows for an answer given as a plain value (a code, a list of codes,
+        a number or text): the one encoding every channel shares."""
         raise NotImplementedError
 
     @staticmethod
@@ -212,35 +232,6 @@ def read_options(raw: dict, where: str, problems: ProblemList, type_name: str) -
     return read_choices(options, where, problems, allow_exclusive=type_name == "multiple")
 
 
-def read_choices(entries: list, where: str, problems: ProblemList,
-                 allow_exclusive: bool = False) -> tuple[Choice, ...]:
-    choices, seen = [], set()
-    for entry in entries:
-        if not isinstance(entry, dict) or "code" not in entry or "label" not in entry:
-            problems.add(where, Code.BAD_TYPE, field="options", expected="a list of {code, label}",
-                         got=type(entry).__name__)
-            continue
-        code = entry["code"]
-        if isinstance(code, bool) or not isinstance(code, (str, int)) or not CODE_RE.fullmatch(str(code)):
-            problems.add(where, Code.BAD_CODE, code=code)
-            continue
-        code = str(code)
-        if code in seen:
-            problems.add(where, Code.DUPLICATE_CODE, code=code)
-        seen.add(code)
-        unknown = entry.keys() - {"code", "label", "exclusive"}
-        if unknown:
-            problems.add(where, Code.UNKNOWN_FIELD, field=", ".join(sorted(unknown)), allowed="code, label, exclusive")
-        exclusive = entry.get("exclusive", False)
-        if not isinstance(exclusive, bool):
-            problems.add(where, Code.BAD_TYPE, field="exclusive", expected="true or false", got=type(exclusive).__name__)
-            exclusive = False
-        if exclusive and not allow_exclusive:
-            problems.add(where, Code.EXCLUSIVE_NOT_MULTIPLE, code=code)
-            exclusive = False
-        choices.append(Choice(code, str(entry["label"]), exclusive=exclusive is True))
-    return tuple(choices)
-
 
 class SingleChoice(ItemType):
     name = "single"
@@ -254,8 +245,8 @@ class SingleChoice(ItemType):
         return ChoiceField(item.text, choices=[SelectChoice(c.code, c.label) for c in item.choices], codes=item.codes,
                            validators=self._validators(item, MSG_REQUIRED_CHOICE))
 
-    def encode(self, item, field):
-        return [(field.data, None, None)] if field.data else []
+    def encode_value(self, item, value):
+        return [(value, None, None)] if value else []
 
 
 class MultipleChoice(ItemType):
@@ -281,9 +272,9 @@ class MultipleChoice(ItemType):
             validators=self._validators(item, MSG_REQUIRED_MULTI) + [ChoiceCount(
                 item.min_choices, item.max_choices, {c.code: c.label for c in item.options if c.exclusive})])
 
-    def encode(self, item, field):
+    def encode_value(self, item, value):
         # A code ticked twice in a forged request is one answer, not two.
-        return [(code, None, None) for code in dict.fromkeys(field.data or ())]
+        return [(code, None, None) for code in dict.fromkeys(value or ())]
 
 
 class Likert(ItemType):
@@ -297,7 +288,6 @@ class Likert(ItemType):
             problems.add(where, Code.MISSING, field="scale")
             return {}
         if isinstance(ref, dict):  # a stored version carries its scale inline
-            from .loader import build_scale
             return {"scale": build_scale(ref.get("key", "inline"), ref, problems)}
         if not isinstance(ref, str) or ref not in scales:
             problems.add(where, Code.UNKNOWN_SCALE, scale=ref, known=", ".join(sorted(scales)) or "none")
@@ -305,7 +295,7 @@ class Likert(ItemType):
         return {"scale": scales[ref]}
 
     make_field = SingleChoice.make_field
-    encode = SingleChoice.encode
+    encode_value = SingleChoice.encode_value
 
 
 class Number(ItemType):
@@ -317,7 +307,7 @@ class Number(ItemType):
         for name in ("min", "max"):
             value = raw.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not math.isfinite(value)):
+                                      or not abs(value) <= NUMBER_LIMIT):  # also refuses NaN
                 problems.add(where, Code.BAD_TYPE, field=name, expected="a finite number", got=repr(value))
                 value = None
             out[name] = value
@@ -340,10 +330,12 @@ class Number(ItemType):
                            validators=self._validators(item, MSG_REQUIRED_TEXT) + [NumberRange(item.min, item.max, item.unit)])
 
     def encode(self, item, field):
-        n = field.number
-        if n is None:
+        return self.encode_value(item, field.number)
+
+    def encode_value(self, item, value):
+        if value is None:
             return []
-        return [(canonical_number(n), n, None)]
+        return [(canonical_number(float(value)), float(value), None)]
 
 
 class Text(ItemType):
@@ -359,10 +351,10 @@ class Text(ItemType):
 
     def make_field(self, item):
         return fields.TextAreaField(item.text, validators=self._validators(item, MSG_REQUIRED_TEXT)
-                                    + [TextLength(item.max_length or TEXT_LIMIT)])
+                                    + [TextCheck(item.max_length or TEXT_LIMIT)])
 
-    def encode(self, item, field):
-        text = normalize_text(field.data)
+    def encode_value(self, item, value):
+        text = normalize_text(value)
         return [("", None, text)] if text else []
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -15,49 +17,89 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Campaign, CampaignCommunity, CampaignState, Site, SurveyVersion
+from ..models import Campaign, CampaignCommunity, CampaignState, Channel, Site, SurveyVersion
+from ..models.types import utcnow
+from ..submissions import NewResponse, StoreOutcome, quality_flags_at_submit, store_response
 
-#: Seconds a rendered form stays good for submitting (a day: elderly residents are not rushed).
-SUBMISSION_MAX_AGE = 24 * 3600
 DEVICE_COOKIE = "minyi_device"
 #: Campaigns remembered per device: enough for years of campaigns in one community.
 DEVICE_MEMORY = 40
+#: What a site token looks like (secrets.token_urlsafe); anything else is not looked up.
+SITE_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,43}")
+#: The only bodies our form sends. JSON, or a file part, is never a resident's answer.
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def site_by_token(token: str) -> Site | None:
-    if not token or len(token) > 32:
+    """The site a QR code's token names, with its community; None for anything else."""
+    if not SITE_TOKEN_RE.fullmatch(token or ""):
         return None
     return db.session.scalar(
         sa.select(Site).where(Site.token == token).options(joinedload(Site.community)))
 
 
+class Problem(enum.Enum):
+    """Why a site's page cannot show a form."""
+
+    CHOOSE = "choose"        # several campaigns open: the resident picks one
+    SCHEDULED = "scheduled"  # not open yet
+    CLOSED = "closed"        # over
+    NONE = "none"            # nothing here
+
+
 @dataclass
-class SiteCampaigns:
-    """The campaigns of a site's community, sorted by what a resident can do with them."""
+class Resolution:
+    campaign: Campaign | None = None
+    problem: Problem | None = None
+    #: The open campaigns to choose from, or the scheduled one that opens next.
+    campaigns: list[Campaign] = field(default_factory=list)
 
-    open: list[Campaign] = field(default_factory=list)
-    scheduled: list[Campaign] = field(default_factory=list)
-    closed: list[Campaign] = field(default_factory=list)
 
-
-def campaigns_at_site(site: Site, now: datetime) -> SiteCampaigns:
-    campaigns = db.session.scalars(
+def campaigns_at_site(site: Site) -> list[Campaign]:
+    """Every published campaign that runs in the site's community, oldest first."""
+    return list(db.session.scalars(
         sa.select(Campaign)
         .join(CampaignCommunity, CampaignCommunity.campaign_id == Campaign.id)
         .where(CampaignCommunity.community_id == site.community_id, Campaign.opens_at.is_not(None))
         .options(joinedload(Campaign.survey_version).joinedload(SurveyVersion.survey))
-        .order_by(Campaign.opens_at, Campaign.id)
-    ).all()
-    found = SiteCampaigns()
+        .order_by(Campaign.opens_at, Campaign.id)))
+
+
+def resolve_campaign(site: Site, now: datetime, wanted: int | None, *, posting: bool) -> Resolution:
+    """Which campaign a request at a site is for.
+
+    Showing a form, a wanted campaign that is not open is ignored and the usual choice
+    made. Posting answers, the wanted campaign (from the form's address or its signed
+    token) is the only one that may take them: answers are never filed under another
+    campaign that happened to open or close meanwhile.
+    """
+    campaigns = campaigns_at_site(site)
+    by_state: dict[CampaignState, list[Campaign]] = {state: [] for state in CampaignState}
     for campaign in campaigns:
-        state = campaign.state_at(now)
-        if state is CampaignState.OPEN:
-            found.open.append(campaign)
-        elif state is CampaignState.SCHEDULED:
-            found.scheduled.append(campaign)
-        elif state is CampaignState.CLOSED:
-            found.closed.append(campaign)
-    return found
+        by_state[campaign.state_at(now)].append(campaign)
+    open_now = by_state[CampaignState.OPEN]
+    if wanted is not None:
+        chosen = next((c for c in campaigns if c.id == wanted), None)
+        if chosen in open_now:
+            return Resolution(chosen)
+        if posting:
+            if chosen is not None and chosen in by_state[CampaignState.CLOSED]:
+                return Resolution(problem=Problem.CLOSED)
+            return Resolution(problem=Problem.NONE)
+    if len(open_now) == 1:
+        return Resolution(open_now[0])
+    if len(open_now) > 1:
+        return Resolution(problem=Problem.CHOOSE, campaigns=open_now)
+    if by_state[CampaignState.SCHEDULED]:
+        return Resolution(problem=Problem.SCHEDULED, campaigns=by_state[CampaignState.SCHEDULED][:1])
+    if by_state[CampaignState.CLOSED]:
+        return Resolution(problem=Problem.CLOSED)
+    return Resolution(problem=Problem.NONE)
+
+
+def is_form_post(request) -> bool:
+    """A body our own form could have sent: form-encoded, without file parts."""
+    return request.mimetype in FORM_MIMETYPES and not request.files
 
 
 # -- the submission token: made when the form is rendered ---------------------------
@@ -77,18 +119,29 @@ class Submission:
     started_at: datetime
 
 
-def read_submission_token(secret: str, token: str | None, campaign_id: int) -> Submission | None:
+def read_submission_token(secret: str, token: str | None, campaign_id: int, max_age: int) -> Submission | None:
     """The submission a posted token names, or None if it is missing, forged, stale or for another campaign."""
     if not token or len(token) > 200:
         return None
     try:
         (sid, cid), signed_at = _submission_serializer(secret).loads(
-            token, max_age=SUBMISSION_MAX_AGE, return_timestamp=True)
+            token, max_age=max_age, return_timestamp=True)
     except (BadSignature, SignatureExpired, ValueError, TypeError):
         return None
     if cid != campaign_id or not isinstance(sid, str) or len(sid) != 32:
         return None
     return Submission(sid, signed_at.astimezone(timezone.utc))
+
+
+def campaign_of_token(secret: str, token: str | None) -> int | None:
+    """The campaign a posted form was made for (signature checked, age not)."""
+    if not token or len(token) > 200:
+        return None
+    try:
+        _sid, cid = _submission_serializer(secret).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return cid if isinstance(cid, int) else None
 
 
 # -- the device cookie --------------------------------------------------------------
@@ -107,6 +160,7 @@ def _device_serializer(secret: str) -> URLSafeSerializer:
 
 
 def read_device(secret: str, cookie: str | None) -> Device:
+    """The phone's signed cookie, or a new random identity when it has none (or a forged one)."""
     if cookie and len(cookie) < 1024:
         try:
             data = _device_serializer(secret).loads(cookie)
@@ -127,6 +181,7 @@ def _keyed_hash(secret: str, purpose: str, value: str, length: int) -> str:
 
 
 def device_hash(secret: str, device_id: str) -> str:
+    """A keyed hash of the phone's random cookie id: the same phone, the same hash; not reversible."""
     return _keyed_hash(secret, "device", device_id, 32)
 
 
@@ -143,6 +198,28 @@ def network_hash(secret: str, address: str | None) -> str | None:
     return _keyed_hash(secret, "network", str(network), 16)
 
 
+# -- submitting ------------------------------------------------------------------------
+
+def submit(*, site: Site, campaign: Campaign, form, submission: Submission, device: Device, secret: str,
+           remote_addr: str | None) -> StoreOutcome:
+    """Store a validated form's answers as a QR response, once; remember the phone."""
+    answers = form.answer_rows()
+    definition = form.definition
+    device_key = device_hash(secret, device.id)
+    campaign_id = campaign.id  # read before the commit expires the object
+    outcome = store_response(NewResponse(
+        campaign_id=campaign_id, community_id=site.community_id, site_id=site.id, channel=Channel.QR,
+        submission_id=submission.id, started_at=submission.started_at, submitted_at=utcnow(),
+        answers=answers, device_hash=device_key, network_hash=network_hash(secret, remote_addr),
+        once_key=device_key if campaign.one_response_per_device else None,
+        quality_flags=int(quality_flags_at_submit(definition, answers)),
+    ))
+    # Stored, stored before, or refused as a second answer: either way this phone has answered.
+    if campaign_id not in device.answered:
+        device.answered.append(campaign_id)
+    return outcome
+
+
 # -- presenting a definition --------------------------------------------------------
 
 def condition_notes(definition) -> dict[str, str]:
@@ -155,6 +232,11 @@ def condition_notes(definition) -> dict[str, str]:
         if cond is None:
             continue
         target = definition.items_by_key[cond.item]
-        labels = "”或“".join(c.label for c in target.choices if c.code in cond.values)
-        notes[item.key] = f"第 {numbers[target.key]} 题选了“{labels}”的，请回答这一题。"
+        chosen = [c.label for c in target.choices if c.code in cond.values]
+        others = [c.label for c in target.choices if c.code not in cond.values]
+        if len(chosen) > 2 and len(others) <= 2:
+            # "选了“报纸”或“广播”或…" reads badly; name the few answers that do not lead here.
+            notes[item.key] = f"第 {numbers[target.key]} 题选了“{'”“'.join(others)}”以外的选项的，请回答这一题。"
+        else:
+            notes[item.key] = f"第 {numbers[target.key]} 题选了“{'”或“'.join(chosen)}”的，请回答这一题。"
     return notes

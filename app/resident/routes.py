@@ -6,114 +6,91 @@ from flask import Response as HttpResponse
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from .. import qrcodes
-from ..definitions.forms import CONTROL_FIELDS, make_survey_form
-from ..models import Channel
+from ..definitions.forms import make_survey_form
 from ..models.types import utcnow
-from ..submissions import NewResponse, StoreOutcome, quality_flags_at_submit, store_response
+from ..submissions import StoreOutcome
 from . import bp
 from . import operations as ops
 
+#: What a resident reads when a site has no form to show: (status, title, words).
+EXPLAIN = {
+    ops.Problem.SCHEDULED: (404, "调查还没有开始", "这份调查还没有开始，请到时候再来。"),
+    ops.Problem.CLOSED: (410, "调查已经结束", "这份调查已经结束了，谢谢您的关心！"),
+    ops.Problem.NONE: (404, "现在没有调查", "这里现在没有正在进行的调查。"),
+}
+NOT_FOUND = (404, "找不到这份问卷", "这个二维码或网址不对，或者已经作废。请向社区工作人员询问。")
+NOT_OUR_FORM = (400, "提交的内容有误", "提交的内容和问卷对不上，没有保存。请重新打开问卷填写。")
+ALREADY = "这部手机已经填过这份问卷，每人填一次就好。谢谢您的参与！"
+#: Shown when the form's tokens did not check out; the answers are kept on the page.
+RESUBMIT = "这一页需要重新提交：您填的内容都还在，请再点一次“提交”。"
 
-def _page(template: str, status: int, **context):
-    return make_response(render_template(template, **context), status)
 
-
-def _resolve(token: str):
-    """The site and the campaign a request is for, or the page that explains why not."""
-    site = ops.site_by_token(token)
-    if site is None:
-        return None, None, _page("resident/message.html", 404, title="找不到这份问卷",
-                                 message="这个二维码或网址不对，或者已经作废。请向社区工作人员询问。")
-    found = ops.campaigns_at_site(site, utcnow())
-    if not found.open:
-        if found.scheduled:
-            return site, None, _page("resident/message.html", 404, title="调查还没有开始",
-                                     message="这份调查还没有开始，请到时候再来。",
-                                     opens_at=found.scheduled[0].opens_at)
-        if found.closed:
-            return site, None, _page("resident/message.html", 410, title="调查已经结束",
-                                     message="这份调查已经结束了，谢谢您的关心！")
-        return site, None, _page("resident/message.html", 404, title="现在没有调查",
-                                 message="这里现在没有正在进行的调查。")
-    if len(found.open) == 1:
-        return site, found.open[0], None
-    wanted = request.args.get("c", type=int)
-    for campaign in found.open:
-        if campaign.id == wanted:
-            return site, campaign, None
-    return site, None, _page("resident/choose.html", 200, site=site, campaigns=found.open)
+def _message(status: int, title: str, message: str, **context):
+    return make_response(render_template("resident/message.html", title=title, message=message, **context), status)
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def survey(token: str):
-    site, campaign, page = _resolve(token)
-    if page is not None:
-        return page
+    site = ops.site_by_token(token)
+    if site is None:
+        return _message(*NOT_FOUND)
     secret = current_app.config["SECRET_KEY"]
+    posting = request.method == "POST"
+    if posting and not ops.is_form_post(request):
+        return _message(*NOT_OUR_FORM)
+
+    wanted = request.args.get("c", type=int)
+    if posting and wanted is None:
+        wanted = ops.campaign_of_token(secret, request.form.get("submission"))
+    found = ops.resolve_campaign(site, utcnow(), wanted, posting=posting)
+    if found.problem is ops.Problem.CHOOSE:
+        return make_response(render_template("resident/choose.html", site=site, campaigns=found.campaigns))
+    if found.campaign is None:
+        opens_at = found.campaigns[0].opens_at if found.campaigns else None
+        return _message(*EXPLAIN[found.problem], opens_at=opens_at)
+    campaign = found.campaign
+
     device = ops.read_device(secret, request.cookies.get(ops.DEVICE_COOKIE))
-    definition = campaign.survey_version.survey_definition
-    form_class = make_survey_form(definition)
+    form_class = make_survey_form(campaign.survey_version.survey_definition)
+    max_age = current_app.config["WTF_CSRF_TIME_LIMIT"]
 
-    if campaign.one_response_per_device and campaign.id in device.answered and request.method == "GET":
-        return _with_device(_page("resident/message.html", 200, title="您已经填过了",
-                                  message="这部手机已经填过这份问卷，每人填一次就好。谢谢您的参与！"), device)
-
-    if request.method == "GET":
+    if not posting:  # GET and HEAD
+        if campaign.one_response_per_device and campaign.id in device.answered:
+            return _with_device(_message(200, "您已经填过了", ALREADY), device)
         form = form_class(formdata=None)
         form.submission.data = ops.new_submission_token(secret, campaign.id)
         return _with_device(_render_form(site, campaign, form, 200), device)
 
-    # POST: anything our own form could not have sent is refused outright.
-    if _malformed(request.form, definition):
-        return _page("resident/message.html", 400, title="提交的内容有误",
-                     message="提交的内容和问卷对不上，没有保存。请重新打开问卷填写。")
-    form = form_class()
-    submission = ops.read_submission_token(secret, request.form.get("submission"), campaign.id)
+    if form_class.has_foreign_fields(request.form):
+        return _message(*NOT_OUR_FORM)
+    form = form_class(formdata=request.form)
+    submission = ops.read_submission_token(secret, request.form.get("submission"), campaign.id, max_age)
     if not form.validate() or submission is None:
         notice = None
         if submission is None or form.csrf_token.errors:
-            # Kept the answers; a fresh token lets the resident simply tap submit again.
-            notice = "页面放得太久已经失效，您填的内容都还在，请再点一次“提交”。"
+            notice = RESUBMIT
             form.csrf_token.errors = []
         # A good token is kept, so the start time and the submission id stay those of the first showing.
         form.submission.data = request.form["submission"] if submission else \
             ops.new_submission_token(secret, campaign.id)
         return _with_device(_render_form(site, campaign, form, 400, notice=notice), device)
 
-    answers = form.answer_rows()
-    device_key = ops.device_hash(secret, device.id)
-    outcome = store_response(NewResponse(
-        campaign_id=campaign.id, community_id=site.community_id, site_id=site.id, channel=Channel.QR,
-        submission_id=submission.id, started_at=submission.started_at, submitted_at=utcnow(),
-        answers=answers, device_hash=device_key, network_hash=ops.network_hash(secret, request.remote_addr),
-        once_key=device_key if campaign.one_response_per_device else None,
-        quality_flags=int(quality_flags_at_submit(definition, answers)),
-    ))
+    campaign_id = campaign.id  # read before the commit expires the object
+    outcome = ops.submit(site=site, campaign=campaign, form=form, submission=submission, device=device,
+                         secret=secret, remote_addr=request.remote_addr)
     if outcome is StoreOutcome.ALREADY_ANSWERED:
-        return _with_device(_page("resident/message.html", 409, title="您已经填过了",
-                                  message="这部手机已经填过这份问卷，这次的回答没有再保存。谢谢您的参与！"), device)
-    if campaign.id not in device.answered:
-        device.answered.append(campaign.id)
-    return _with_device(redirect(url_for("resident.thanks", token=token, c=campaign.id), 303), device)
-
-
-def _malformed(posted, definition) -> bool:
-    """Unknown field names, or several values where the item takes one."""
-    for name in posted.keys():
-        item = definition.items_by_key.get(name)
-        if item is None:
-            if name not in CONTROL_FIELDS:
-                return True
-        elif item.type != "multiple" and len(posted.getlist(name)) > 1:
-            return True
-    return any(len(posted.getlist(name)) > 1 for name in CONTROL_FIELDS)
+        return _with_device(_message(409, "您已经填过了", "这部手机已经填过这份问卷，这次的回答没有再保存。谢谢您的参与！"),
+                            device)
+    return _with_device(redirect(url_for("resident.thanks", token=token, c=campaign_id), 303), device)
 
 
 def _render_form(site, campaign, form, status: int, notice: str | None = None):
     definition = form.definition
-    return _page("resident/survey.html", status, site=site, campaign=campaign, form=form,
-                 definition=definition, notes=ops.condition_notes(definition), notice=notice,
-                 action=request.path + (f"?c={campaign.id}" if request.args.get("c") else ""))
+    # The campaign is always in the form's address, so the answers go to it and no other.
+    action = url_for("resident.survey", token=site.token, c=campaign.id)
+    return make_response(render_template(
+        "resident/survey.html", site=site, campaign=campaign, form=form, definition=definition,
+        notes=ops.condition_notes(definition), notice=notice, action=action), status)
 
 
 def _with_device(response, device: ops.Device):
@@ -128,10 +105,10 @@ def _with_device(response, device: ops.Device):
 def thanks(token: str):
     site = ops.site_by_token(token)
     if site is None:
-        abort(404)
+        return _message(*NOT_FOUND)
     campaign_id = request.args.get("c", type=int)
     outro = None
-    for campaign in ops.campaigns_at_site(site, utcnow()).open:
+    for campaign in ops.campaigns_at_site(site):
         if campaign.id == campaign_id:
             outro = campaign.survey_version.survey_definition.outro
     return render_template("resident/thanks.html", site=site, outro=outro)
@@ -144,7 +121,6 @@ def qr_code(token: str, fmt: str):
         abort(404)
     url = qrcodes.site_url(current_app.config["BASE_URL"], site.token)
     body = qrcodes.png(url) if fmt == "png" else qrcodes.svg(url)
-    mimetype = "image/png" if fmt == "png" else "image/svg+xml"
-    response = HttpResponse(body, mimetype=mimetype)
+    response = HttpResponse(body, mimetype="image/png" if fmt == "png" else "image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response

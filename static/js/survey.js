@@ -19,8 +19,14 @@
   }
   form.addEventListener("change", update);
   update();
+  // Against double taps, the button rests while a submit is under way; it comes back after
+  // 10 s (a slow network: the resident may retry, the server stores one response) and when
+  // the page is shown again from the browser's history.
+  var button = form.querySelector("button[type=submit]"), label = button.textContent;
+  function ready() { button.disabled = false; button.textContent = label; }
   form.addEventListener("submit", function () {
-    var b = form.querySelector("button[type=submit]");
-    setTimeout(function () { b.disabled = true; b.textContent = "正在提交…"; }, 0);
+    setTimeout(function () { button.disabled = true; button.textContent = "正在提交…"; }, 0);
+    setTimeout(ready, 10000);
   });
+  window.addEventListener("pageshow", ready);
 })();

@@ -60,3 +60,9 @@ def test_the_openapi_file_describes_every_api_route(client, app):
     routes = {rule.rule for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("openapi.yaml")}
     assert routes == documented
+
+
+def test_an_id_beyond_32_bits_is_a_json_404(client, app):
+    for campaign_id in (2**31, 2**63, 10**20):
+        response = client.get(f"/api/v1/campaigns/{campaign_id}/counts")
+        assert response.status_code == 404 and response.is_json

@@ -409,3 +409,17 @@ def test_the_form_has_one_field_per_item_in_definition_order(app):
         form = make_survey_form(CHAIN)()
         item_fields = [field.name for field in form if field.name in CHAIN.items_by_key]
     assert item_fields == [item.key for item in CHAIN.items]
+
+
+def test_answer_rows_before_validate_is_an_error_not_a_guess(app):
+    survey = definition("""
+    id: form-order
+    title: 顺序
+    sections:
+      - items:
+          - {key: advice, type: text, text: 您的建议, tags: [t:x]}
+    """)
+    with app.test_request_context(method="POST", data={"advice": "x"}):
+        form = make_survey_form(survey)(meta={"csrf": False})
+        with pytest.raises(RuntimeError, match="validate"):
+            form.answer_rows()

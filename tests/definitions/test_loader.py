@@ -456,3 +456,11 @@ def test_surveys_check_fails_naming_the_file_and_the_item(runner, app, tmp_path)
     assert f"{bad}: item 'q2': unknown scale 'satisfaction7'" in result.output
     assert "1 problem(s) found" in result.output
     assert not any(line.startswith("ok") for line in result.output.splitlines())
+
+
+@pytest.mark.parametrize("key", ["validate", "errors", "data", "meta", "definition", "process", "hidden",
+                                 "submission", "csrf_token", "answer_rows"])
+def test_an_item_key_the_form_itself_uses_is_refused(tmp_path, scales, key):
+    path = write(tmp_path, "bad.yaml", survey_yaml(f"- {{key: {key}, type: text, text: 您的建议, tags: [t:x]}}"))
+    problems = problems_of(path, scales)
+    assert [(p.code, p.where) for p in problems if p.code is not Code.NO_ITEMS] == [(Code.RESERVED_KEY, f"item '{key}'")]

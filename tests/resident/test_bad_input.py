@@ -22,11 +22,11 @@ CASES = [
      "请从给出的选项中选择"),
     ("too many ticks", lambda d: d.update(channels=["wechat", "board", "meeting"]), 400, "最多只能选 2 项"),
     ("text over 2,000 characters", lambda d: d.update(advice="长" * 2001), 400, "最多填写 2000 个字"),
-    ("missing CSRF token", lambda d: d.pop("csrf_token"), 400, "页面放得太久已经失效"),
-    ("wrong CSRF token", lambda d: d.update(csrf_token="forged"), 400, "页面放得太久已经失效"),
-    ("missing submission id", lambda d: d.pop("submission"), 400, "页面放得太久已经失效"),
+    ("missing CSRF token", lambda d: d.pop("csrf_token"), 400, "这一页需要重新提交"),
+    ("wrong CSRF token", lambda d: d.update(csrf_token="forged"), 400, "这一页需要重新提交"),
+    ("missing submission id", lambda d: d.pop("submission"), 400, "这一页需要重新提交"),
     ("forged submission id", lambda d: d.update(submission="eyJmb3JnZWQiOnRydWV9.abc.def"), 400,
-     "页面放得太久已经失效"),
+     "这一页需要重新提交"),
 ]
 
 
@@ -113,3 +113,105 @@ def test_random_form_data_never_gives_a_server_error(client, open_site, data, ke
         assert keep_tokens and after == before + 1
     else:
         assert after == before
+
+
+# -- what the review found --------------------------------------------------------------
+
+def test_a_json_body_with_good_tokens_is_still_refused(client, open_site):
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    for body in (page.data(**VALID), page.data(**dict(VALID, advice=5)), [1, 2], "x"):
+        response = client.post(page.action, json=body)
+        assert response.status_code == 400 and "提交的内容有误" in response.get_data(as_text=True)
+    assert count_responses() == 0
+
+
+@pytest.mark.parametrize("file_field", ["evil", "advice"])
+def test_a_file_part_is_refused(client, open_site, file_field):
+    import io
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    data = page.data(**VALID)
+    data[file_field] = (io.BytesIO(b"hello"), "a.txt")
+    response = client.post(page.action, data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert count_responses() == 0
+
+
+def test_multipart_without_files_is_a_form_like_any_other(client, open_site):
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    assert client.post(page.action, data=page.data(**VALID), content_type="multipart/form-data").status_code == 303
+    assert count_responses() == 1
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "x\x07y", "\x1b[31m"])
+def test_control_characters_in_text_are_refused_kindly(client, open_site, text):
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    response = client.post(page.action, data=page.data(**dict(VALID, advice=text)))
+    assert response.status_code == 400
+    assert errors_shown(response.get_data(as_text=True)) == {"advice": "内容里有无法保存的特殊符号，请删掉后再提交。"}
+    assert count_responses() == 0
+
+
+def test_tabs_and_line_breaks_are_kept(client, open_site):
+    from app.models import Answer
+    from app.extensions import db
+    import sqlalchemy as sa
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    assert client.post(page.action, data=page.data(**dict(VALID, advice="第一行\r\n第二行\t完"))).status_code == 303
+    assert db.session.scalar(sa.select(Answer.text).where(Answer.item == "advice")) == "第一行\n第二行\t完"
+
+
+@pytest.mark.parametrize("path", ["/s/%00", "/s/a%00b", "/s/%00/thanks", "/qr/%00.png", "/s/abc%00def/thanks",
+                                  "/s/%E4%BD%A0%E5%A5%BD", "/s/..%2F..", "/s/" + "a" * 44])
+def test_odd_tokens_are_not_found(client, app, path):
+    assert client.get(path).status_code == 404
+    assert client.post(path, data={"x": "1"}).status_code in (404, 405)  # thanks and QR pages take no POST
+
+
+def test_head_shows_the_form_headers_and_stores_nothing(client, open_site):
+    site, _ = open_site
+    response = client.head(f"/s/{site.token}")
+    assert response.status_code == 200 and response.data == b""
+    assert count_responses() == 0
+
+
+# -- random posts ----------------------------------------------------------------------
+
+ODD_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet=st.characters(max_codepoint=0x1f), min_size=1, max_size=5),  # NUL and other controls
+    st.sampled_from(["", " ", "９９", "1,000", "-0", "１e3", "\ufeff", "\u202e反转", "😀", "%00", "a" * 2001]),
+)
+ENCODINGS = ["urlencoded", "multipart", "multipart+file", "json"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["sat", "joined", "joined_sat", "channels", "years", "advice", "csrf_token",
+                              "submission", "extra"]),
+       value=st.one_of(ODD_TEXT, st.lists(ODD_TEXT, min_size=2, max_size=3)),
+       encoding=st.sampled_from(ENCODINGS))
+def test_a_valid_post_with_one_thing_spoiled_never_gives_a_server_error(client, open_site, field, value, encoding):
+    """Starts from answers that would be stored and spoils one field, in every body encoding."""
+    import io
+    site, _ = open_site
+    client.delete_cookie("minyi_device")  # each example is a new phone
+    page = open_form(client, f"/s/{site.token}")
+    data = page.data(**dict(VALID, **{field: value}))
+    before = count_responses()
+    if encoding == "json":
+        response = client.post(page.action, json=data)
+    elif encoding.startswith("multipart"):
+        if encoding.endswith("file"):
+            data["upload"] = (io.BytesIO(b"x"), "x.txt")
+        response = client.post(page.action, data=data, content_type="multipart/form-data")
+    else:
+        response = client.post(page.action, data=data)
+    assert response.status_code in (303, 400), response.status_code
+    stored = count_responses() - before
+    assert stored == (1 if response.status_code == 303 else 0)
+    if encoding in ("json", "multipart+file") or field == "extra":
+        assert response.status_code == 400

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from app.extensions import db
+from tests.conftest import ROOT
 from tests.helpers import open_form
 
 #: The issue's ceiling for a 20-item survey page, everything counted.
@@ -39,7 +40,7 @@ def page_with_assets(client, url: str) -> dict[str, bytes]:
 def largest_survey_site(make):
     from app.definitions import load_all
     from app.staff.operations import sync_survey
-    definitions = load_all("surveys")
+    definitions = load_all(ROOT / "surveys")
     largest = max(definitions.values(), key=lambda d: len(d.items))
     site = make.site()
     make.campaign(sync_survey(largest).version, [site.community])
@@ -126,8 +127,7 @@ def _contrast(a: str, b: str) -> float:
     ("ffffff", "555555", "disabled button"),
 ])
 def test_colours_meet_wcag_aa(fg, bg, what):
-    from pathlib import Path
-    css = Path("static/css/resident.css").read_text()
+    css = (ROOT / "static" / "css" / "resident.css").read_text()
     assert fg in css.lower() and bg in css.lower(), f"{what}: colour pair not in the stylesheet any more"
     assert _contrast(fg, bg) >= 4.5, what
 

@@ -151,7 +151,7 @@ def test_a_site_without_an_open_campaign_explains_why(client, make, state, statu
     site = make.site()
     make.campaign(communities=[site.community], state=state)
     db.session.commit()
-    for method in (client.get, client.post):
+    for method in (client.get, lambda url: client.post(url, data={"csrf_token": "x"})):
         response = method(f"/s/{site.token}")
         assert response.status_code == status
         assert words in response.get_data(as_text=True)
@@ -231,3 +231,79 @@ def test_a_form_with_errors_keeps_every_other_answer(client, open_site):
     again = read_form(response)
     assert client.post(again.action, data=again.data(**VALID)).status_code == 303
     assert count_responses() == 1
+
+
+def test_a_campaign_opening_mid_form_does_not_lose_the_answers(client, make):
+    """The form names its campaign, so the answers go to it even when a second one opens meanwhile."""
+    site = make.site()
+    first = make.campaign(communities=[site.community], name="甲")
+    db.session.commit()
+    page = open_form(client, f"/s/{site.token}")
+    assert f"?c={first.id}" in page.action
+    make.campaign(communities=[site.community], name="乙")
+    db.session.commit()
+    assert client.post(page.action, data=page.data(**VALID)).status_code == 303
+    assert count_responses(first.id) == 1
+
+
+def test_an_old_form_without_the_campaign_in_its_address_still_finds_it(client, make):
+    site = make.site()
+    first = make.campaign(communities=[site.community], name="甲")
+    db.session.commit()
+    page = open_form(client, f"/s/{site.token}")
+    make.campaign(communities=[site.community], name="乙")
+    db.session.commit()
+    # The campaign comes from the form's signed submission token.
+    assert client.post(f"/s/{site.token}", data=page.data(**VALID)).status_code == 303
+    assert count_responses(first.id) == 1
+
+
+def test_answers_for_a_closed_campaign_are_not_filed_under_another(client, make):
+    site = make.site()
+    first = make.campaign(communities=[site.community], name="甲")
+    db.session.commit()
+    page = open_form(client, f"/s/{site.token}")
+    second = make.campaign(communities=[site.community], name="乙")
+    from app.models.types import utcnow
+    first.closes_at = utcnow()
+    db.session.commit()
+    response = client.post(page.action, data=page.data(**VALID))
+    assert response.status_code == 410 and "调查已经结束" in response.get_data(as_text=True)
+    assert count_responses() == 0 and count_responses(second.id) == 0
+
+
+def test_a_refused_second_answer_makes_the_phone_remembered(app, open_site):
+    site, _ = open_site
+    phone = app.test_client()
+    first, second = open_form(phone, f"/s/{site.token}"), open_form(phone, f"/s/{site.token}")
+    stored_cookie = phone.get_cookie("minyi_device").value
+    assert phone.post(first.action, data=first.data(**VALID)).status_code == 303
+    phone.set_cookie("minyi_device", stored_cookie)  # the cookie forgot the answer
+    assert phone.post(second.action, data=second.data(**VALID)).status_code == 409
+    revisit = phone.get(f"/s/{site.token}")
+    assert "您已经填过了" in revisit.get_data(as_text=True)
+
+
+def test_versioned_static_files_are_cached_for_a_year(client, open_site):
+    import re
+    site, _ = open_site
+    html = client.get(f"/s/{site.token}").get_data(as_text=True)
+    path = re.search(r'href="(/static/css/[^"]+)"', html).group(1).replace("&amp;", "&")
+    with client.get(path) as response:
+        assert response.cache_control.max_age == 365 * 24 * 3600 and response.cache_control.immutable
+        assert not response.cache_control.no_cache
+
+
+def test_a_condition_on_most_options_names_the_few_that_do_not_lead_there(make):
+    from app.resident.operations import condition_notes
+    version = make.version("""
+title: 测试
+sections:
+  - items:
+      - {key: seen, type: multiple, text: 从哪里看到过, tags: ["t:x"],
+         options: [{code: tv, label: 电视}, {code: paper, label: 报纸}, {code: wechat, label: 微信},
+                   {code: none, label: 都没看到过, exclusive: true}]}
+      - {key: like, type: likert, scale: satisfaction5, text: 满意吗, tags: ["t:x"],
+         show_if: {item: seen, in: [tv, paper, wechat]}}
+""")
+    assert condition_notes(version.survey_definition) == {"like": "第 1 题选了“都没看到过”以外的选项的，请回答这一题。"}
