@@ -27,6 +27,7 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, detail: str | None = None):
+    """A Chinese error page, or {"error": …} JSON under /api/."""
     title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     if wants_json():
         return jsonify(error={"status": status, "title": title, "message": detail or message}), status

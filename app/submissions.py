@@ -24,6 +24,8 @@ from .models import Answer, Channel, QualityFlag, Response
 
 
 class StoreOutcome(enum.Enum):
+    """What store_response did."""
+
     STORED = "stored"
     #: The same submission id was stored before (a double tap, a retry): nothing new stored.
     DUPLICATE = "duplicate"
@@ -33,6 +35,8 @@ class StoreOutcome(enum.Enum):
 
 @dataclass(frozen=True)
 class NewResponse:
+    """One response to store, from any channel: its answers as (item key, answer row) pairs."""
+
     campaign_id: int
     community_id: int
     channel: Channel

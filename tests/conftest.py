@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from app import create_app
 from app.config import database_url
@@ -32,7 +33,7 @@ def _redact(url: str) -> str:
     return sa.engine.make_url(database_url(url, "")).render_as_string(hide_password=True)
 
 
-def base_config(uri: str, tmp_path: Path) -> dict:
+def base_config(uri: str) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
@@ -42,9 +43,9 @@ def base_config(uri: str, tmp_path: Path) -> dict:
     }
 
 
-def _migrate(uri: str, tmp_path: Path) -> None:
+def _migrate(uri: str) -> None:
     from flask_migrate import upgrade
-    app = create_app(base_config(uri, tmp_path))
+    app = create_app(base_config(uri))
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -55,12 +56,12 @@ def sqlite_template(tmp_path_factory) -> Path:
     """A database migrated once to head; each test gets a copy."""
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "template.sqlite3"
-    _migrate(f"sqlite:///{path}", folder)
+    _migrate(f"sqlite:///{path}")
     return path
 
 
 @pytest.fixture(scope="session")
-def postgres_database(tmp_path_factory):
+def postgres_database():
     """A fresh PostgreSQL database for this run, migrated to head, dropped at the end."""
     if not TEST_DATABASE_URL:
         yield None
@@ -76,7 +77,7 @@ def postgres_database(tmp_path_factory):
         pytest.exit(f"TEST_DATABASE_URL is set but PostgreSQL does not answer: {e}\n"
                     "Start it, or run `make test TEST_DATABASE_URL=` for SQLite only.", returncode=3)
     url = admin_url.set(database=name).render_as_string(hide_password=False)
-    _migrate(url, tmp_path_factory.mktemp("pg"))
+    _migrate(url)
     yield url
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -99,8 +100,8 @@ def database_uri(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(database_uri, tmp_path):
-    app = create_app(base_config(database_uri, tmp_path))
+def app(database_uri):
+    app = create_app(base_config(database_uri))
     with app.app_context():
         yield app
         db.session.remove()
@@ -150,7 +151,6 @@ class Factory:
 
     def version(self, definition: dict | str | None = None):
         """A survey version from an inline definition (YAML text or dict); default: a small one."""
-        import yaml
         from app.definitions.loader import build_survey, load_scales
         from app.staff.operations import sync_survey
         raw = dict(yaml.safe_load(definition) if isinstance(definition, str) else (definition or SMALL_SURVEY))
@@ -194,9 +194,7 @@ sections:
       - {key: advice, type: text, text: 您还有什么建议？, max_length: 2000, tags: ["test:advice"]}
 """
 
-import yaml as _yaml  # noqa: E402
-
-SMALL_SURVEY = _yaml.safe_load(SMALL_SURVEY_YAML)
+SMALL_SURVEY = yaml.safe_load(SMALL_SURVEY_YAML)
 
 
 @pytest.fixture

@@ -80,6 +80,8 @@ def stored_definition(content_hash: str, load: Callable[[], dict]) -> SurveyDefi
     Equal content hash, equal definition: the cache needs no invalidation, and the
     submit path neither reads the stored JSON nor rebuilds it on every request.
     """
+    # Stored versions are rebuilt with today's loader. A change that would refuse a
+    # definition already stored (and answered) must come with a data migration.
     definition = _stored.get(content_hash)
     if definition is None:
         definition = _stored[content_hash] = definition_from_dict(load())

@@ -29,7 +29,9 @@ class Campaign(db.Model):
     __tablename__ = "campaigns"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: What staff call it (2026年社区治理创新考评 问卷调查).
     name: Mapped[str] = mapped_column(sa.String(200))
+    #: The questionnaire asked: one fixed version, so every response of the campaign means the same.
     survey_version_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_versions.id"), index=True)
     #: When residents may start answering; None while the campaign is being prepared.
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -50,14 +50,17 @@ class Response(db.Model):
     __tablename__ = "responses"
 
     id: Mapped[int] = mapped_column(BigKey, primary_key=True)
+    #: The campaign answered (and so the survey version).
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
     #: The community the response counts for (the site's, or chosen at paper entry).
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
     #: The evaluation point, when the response came through a site's QR code.
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id"))
+    #: How the answers reached us; only ticket responses are a random sample.
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     #: When the form was first shown (from the signed submission token).
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the answers were stored.
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Made when the form was rendered: a retried or double-tapped submit carries the same
     #: id, and the unique index turns the repeat into a no-op.

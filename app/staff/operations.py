@@ -27,6 +27,7 @@ def add_region(code: str, name: str, level: RegionLevel, parent: Region | None =
 
 
 def add_site(community: Region, name: str) -> Site:
+    """A new evaluation point in a community, with a fresh unguessable token."""
     if community.level is not RegionLevel.COMMUNITY:
         raise ValueError("sites belong to communities")
     site = Site(community=community, name=name)

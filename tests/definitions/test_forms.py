@@ -96,12 +96,6 @@ def test_a_required_item_left_empty_gets_the_plain_message_for_its_type(post, ke
     assert result.errors == {key: [message]}
 
 
-def test_the_required_messages_are_plain_chinese_for_residents():
-    assert MSG_REQUIRED_CHOICE == "这一题还没有选，请选一项。"
-    assert MSG_REQUIRED_MULTI == "这一题还没有选，请至少选一项。"
-    assert MSG_REQUIRED_TEXT == "这一题还没有填，请填写。"
-
-
 def test_optional_items_may_be_left_empty_and_store_nothing(post):
     optional = definition("""
     id: form-optional
