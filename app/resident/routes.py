@@ -44,6 +44,8 @@ def survey(token: str):
         wanted = ops.campaign_of_token(secret, request.form.get("submission"))
     found = ops.resolve_campaign(site, utcnow(), wanted, posting=posting)
     if found.problem is ops.Problem.CHOOSE:
+        if posting:  # our forms always name their campaign
+            return _message(*NOT_OUR_FORM)
         return make_response(render_template("resident/choose.html", site=site, campaigns=found.campaigns))
     if found.campaign is None:
         opens_at = found.campaigns[0].opens_at if found.campaigns else None

@@ -307,3 +307,12 @@ sections:
          show_if: {item: seen, in: [tv, paper, wechat]}}
 """)
     assert condition_notes(version.survey_definition) == {"like": "第 1 题选了“都没看到过”以外的选项的，请回答这一题。"}
+
+
+def test_a_post_naming_no_campaign_where_several_are_open_is_refused(client, make):
+    site = make.site()
+    make.campaign(communities=[site.community], name="甲")
+    make.campaign(communities=[site.community], name="乙")
+    db.session.commit()
+    response = client.post(f"/s/{site.token}", data=dict(VALID, csrf_token="x"))
+    assert response.status_code == 400 and count_responses() == 0
