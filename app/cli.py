@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from . import qrcodes
 from .definitions import DefinitionError, load_all
 from .extensions import db
-from .models import Region, Site
+from .models import Account, Region, Role, Site
 
 
 def register_commands(app: Flask) -> None:
@@ -19,6 +19,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(sites)
     app.cli.add_command(qr)
     app.cli.add_command(demo)
+    app.cli.add_command(users)
 
 
 @click.group(help="Questionnaire definitions in surveys/.")
@@ -87,3 +88,38 @@ def demo(n_responses: int, seed: int):
         click.echo(f"demo already loaded ({e}); nothing added")
         return
     click.echo(summary)
+
+
+@click.group(help="Staff accounts.")
+def users():
+    pass
+
+
+@users.command("create", help="Create a staff account (the first one: --role admin for a district).")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", help="the person's name as colleagues know it (default: the username)")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
+              help="admin (a district), street, community, evaluator (reads only)")
+@click.option("--region", "region_code", required=True, help="code of the district, street or community")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="at least 10 characters (asked for when not given)")
+def users_create(username: str, display_name: str | None, role: str, region_code: str, password: str):
+    from .staff.operations import create_account
+    region = db.session.scalar(sa.select(Region).where(Region.code == region_code))
+    if region is None:
+        raise click.ClickException(f"no region with code {region_code}")
+    if db.session.scalar(sa.select(Account.id).where(Account.username == username)):
+        raise click.ClickException(f"the username {username} is taken")
+    try:
+        account = create_account(username, display_name or username, password, Role(role), region)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    db.session.commit()
+    click.echo(f"created {account.username}: {account.role.label}, {region.name} ({region.code})")
+
+
+@users.command("list", help="List staff accounts.")
+def users_list():
+    for account in db.session.scalars(sa.select(Account).order_by(Account.username)):
+        state = "" if account.active else "  (disabled)"
+        click.echo(f"{account.username}\t{account.role.value}\t{account.region.code}\t{account.display_name}{state}")

@@ -53,6 +53,8 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL"), instance_path),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Shared state for several workers and servers (rate limits); in memory without it.
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # Number of reverse proxies in front of us whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_SECURE": os.environ.get("BASE_URL", "").startswith("https://"),
@@ -74,4 +76,7 @@ DEFAULTS = {
     "SURVEYS_DIR": str(Path(__file__).resolve().parent.parent / "surveys"),
     "BASE_URL": "http://127.0.0.1:5000",
     "TRUSTED_PROXIES": 0,
+    "REDIS_URL": None,
+    # Failed staff logins allowed per client address before it must wait.
+    "LOGIN_FAILURE_LIMIT": "10 per 15 minutes",
 }

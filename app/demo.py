@@ -20,9 +20,9 @@ from .analysis.sampling import cochran_sample_size
 from .definitions import Item, SurveyDefinition, load_all
 from .definitions.types import ITEM_TYPES
 from .extensions import db
-from .models import Answer, Channel, CommunityKind, Region, RegionLevel, Response
+from .models import Answer, Channel, CommunityKind, Region, RegionLevel, Response, Role
 from .models.types import utcnow
-from .staff.operations import add_region, add_site, create_campaign, sync_survey
+from .staff.operations import add_region, add_site, create_account, create_campaign, sync_survey
 from .submissions import quality_flags_at_submit
 
 DISTRICT = ("530102", "五华区")
@@ -55,6 +55,10 @@ XIQU_COMMUNITIES = {
 }
 #: Share of responses that each shipped survey gets.
 SURVEY_SHARES = {"kunming-questionnaire": 0.6, "pilot-satisfaction": 0.25, "needs-survey": 0.15}
+
+
+#: The demo accounts' password: for trying the product on your own machine, never for a server.
+DEMO_PASSWORD = "minyi-demo-2026"
 
 
 class DemoAlreadyLoaded(RuntimeError):
@@ -129,10 +133,17 @@ def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
         members = [cc.community for cc in campaign.communities]
         definition = campaign.survey_version.survey_definition
         total += _add_responses(campaign, definition, members, mood, n, rng, np_rng, now, projects)
+    street = next(c for c in communities if c.parent.name == "华山街道").parent
+    for username, name, role, region in (
+            ("wuhua", "五华区管理员", Role.ADMIN, district), ("huashan", "华山街道工作人员", Role.STREET, street),
+            ("cuihu", "翠湖社区工作人员", Role.COMMUNITY, communities[0]),
+            ("kaoping", "五华区考评组", Role.EVALUATOR, district), ("xiqu", "西区管理员", Role.ADMIN, xiqu)):
+        create_account(username, name, DEMO_PASSWORD, role, region)
     db.session.commit()
     return (f"demo loaded: district {DISTRICT[1]} with {len(STREETS)} streets and {len(kunming)} communities, "
             f"district {XIQU[1]} with {len(pilots)} pilot communities; "
-            f"{sum(len(c.sites) for c in communities)} sites; {len(plan)} campaigns; {total} responses")
+            f"{sum(len(c.sites) for c in communities)} sites; {len(plan)} campaigns; {total} responses; "
+            f"staff accounts wuhua, huashan, cuihu, kaoping, xiqu with the password {DEMO_PASSWORD!r}")
 
 
 def _add_responses(campaign, definition: SurveyDefinition, members: list[Region], mood, n: int,

@@ -1,5 +1,11 @@
 """Flask extensions, created unbound and bound to an application in create_app()."""
 
+import hashlib
+import hmac
+
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -21,3 +27,13 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def _hashed_client_address() -> str:
+    """Rate limits count per client, by a keyed hash of its address: no raw IP goes to the store."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, (request.remote_addr or "").encode(), hashlib.sha256).hexdigest()[:24]
+
+
+limiter = Limiter(key_func=_hashed_client_address)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import database_url
@@ -40,6 +42,8 @@ def base_config(uri: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": uri,
         "BASE_URL": "http://minyi.test",
         "SURVEYS_DIR": str(ROOT / "surveys"),
+        # Fast hashing for test accounts only; the application's default is scrypt.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 
@@ -99,9 +103,24 @@ def database_uri(request, tmp_path) -> str:
         engine.dispose()
 
 
+class RequestScopedClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    The app fixture keeps an application context pushed (so tests can use db.session),
+    and requests reuse it; without this, Flask-Login's current user and Flask-WTF's
+    CSRF token would leak from one client's request into another's.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            vars(g).clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(database_uri):
     app = create_app(base_config(database_uri))
+    app.test_client_class = RequestScopedClient
     with app.app_context():
         yield app
         db.session.remove()

@@ -30,3 +30,25 @@ def cochran_sample_size(population: int | None, *, confidence: float = 0.95, mar
     if population is None:
         return math.ceil(n0)
     return min(population, math.ceil(n0 / (1 + (n0 - 1) / population)))
+
+
+def margin_of_error(n: int, population: int | None, *, confidence: float = 0.95,
+                    proportion: float = 0.5) -> float | None:
+    """The ± margin of a proportion estimated from n responses (finite-population corrected).
+
+    The inverse of cochran_sample_size: how precise the sample gathered so far is.
+    None when nothing has been gathered; 0 once the whole population has answered.
+    """
+    if n < 0:
+        raise ValueError(f"n must not be negative, got {n}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    if n == 0:
+        return None
+    z = norm.ppf(1 - (1 - confidence) / 2)
+    variance = proportion * (1 - proportion) / n
+    if population is not None:
+        if population < n:
+            raise ValueError(f"n ({n}) exceeds the population ({population})")
+        variance *= (population - n) / (population - 1) if population > 1 else 0.0
+    return z * math.sqrt(variance)

@@ -1,11 +1,14 @@
 """The database models, one module per aggregate."""
 
+from .accounts import Account, Role
+from .audit import AuditEntry
 from .campaigns import Campaign, CampaignCommunity, CampaignState
 from .regions import CommunityKind, Region, RegionLevel, Site
 from .responses import Answer, Channel, QualityFlag, Response
 from .surveys import Survey, SurveyVersion
 
 __all__ = [
+    "Account", "AuditEntry", "Role",
     "Answer", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind",
     "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion",
 ]

@@ -39,6 +39,9 @@ class Campaign(db.Model):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: One response per device (a signed cookie); off for a shared tablet at a meeting.
     one_response_per_device: Mapped[bool] = mapped_column(default=True)
+    #: The sampling plan the targets were computed with: confidence level and margin of error.
+    confidence: Mapped[float] = mapped_column(default=0.95, server_default="0.95")
+    margin: Mapped[float] = mapped_column(default=0.05, server_default="0.05")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     survey_version: Mapped[SurveyVersion] = relationship()
@@ -48,6 +51,8 @@ class Campaign(db.Model):
     __table_args__ = (
         sa.CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at",
                            name="closes_after_opening"),
+        sa.CheckConstraint("confidence > 0 AND confidence < 1 AND margin > 0 AND margin < 1",
+                           name="sampling_plan"),
     )
 
     def state_at(self, now: datetime) -> CampaignState:

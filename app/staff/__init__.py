@@ -1,5 +1,6 @@
-"""Community staff and district organisers: setting up regions, sites, surveys and campaigns.
+"""Community staff and district organisers: accounts, campaigns, sites, printing, paper entry."""
+from flask import Blueprint
 
-The console's pages come with the staff issue; the write operations live here already
-because the command line and the demo use them.
-"""
+bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+
+from . import routes  # noqa: E402,F401

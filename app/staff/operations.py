@@ -1,4 +1,5 @@
-"""Small documented write functions for setting up regions, sites, surveys and campaigns."""
+"""Small documented write functions for setting up regions, sites, surveys, campaigns and
+accounts. Each records its audit entry in the same transaction; callers commit."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from .. import audit
+from ..analysis.sampling import cochran_sample_size
 from ..definitions import SurveyDefinition
 from ..extensions import db
-from ..models import (Campaign, CampaignCommunity, CommunityKind, Region, RegionLevel, Response, Site,
-                      Survey, SurveyVersion)
+from ..models import (Account, Campaign, CampaignCommunity, CampaignState, CommunityKind, Region, RegionLevel,
+                      Response, Role, Site, Survey, SurveyVersion)
+from ..models.accounts import ROLE_LEVELS
 from ..models.regions import PARENT_LEVEL
+
+CAMPAIGN_FIELDS = ("name", "survey_version_id", "opens_at", "closes_at", "one_response_per_device",
+                   "confidence", "margin")
 
 
 def add_region(code: str, name: str, level: RegionLevel, parent: Region | None = None, *,
-               households: int | None = None, kind: CommunityKind | None = None) -> Region:
+               households: int | None = None, kind: CommunityKind | None = None,
+               actor: Account | None = None) -> Region:
     """Add a district, street or community; the parent must be one level up."""
     if PARENT_LEVEL.get(level) != (parent.level if parent else None):
         raise ValueError(f"a {level.value} needs a parent of level {PARENT_LEVEL.get(level)}")
@@ -23,15 +31,20 @@ def add_region(code: str, name: str, level: RegionLevel, parent: Region | None =
         raise ValueError("only a community has households and a kind")
     region = Region(code=code, name=name, level=level, parent=parent, households=households, kind=kind)
     db.session.add(region)
+    db.session.flush()
+    audit.record("create", "region", region.id, actor=actor,
+                 after=audit.snapshot(region, ("code", "name", "level", "parent_id", "households", "kind")))
     return region
 
 
-def add_site(community: Region, name: str) -> Site:
+def add_site(community: Region, name: str, *, actor: Account | None = None) -> Site:
     """A new evaluation point in a community, with a fresh unguessable token."""
     if community.level is not RegionLevel.COMMUNITY:
         raise ValueError("sites belong to communities")
     site = Site(community=community, name=name)
     db.session.add(site)
+    db.session.flush()
+    audit.record("create", "site", site.id, actor=actor, after=audit.snapshot(site, ("community_id", "name")))
     return site
 
 
@@ -42,7 +55,7 @@ class SyncResult:
     action: str
 
 
-def sync_survey(definition: SurveyDefinition) -> SyncResult:
+def sync_survey(definition: SurveyDefinition, *, actor: Account | None = None) -> SyncResult:
     """Store a definition as the survey's current version.
 
     An unchanged definition changes nothing. A changed one replaces the latest version
@@ -53,22 +66,30 @@ def sync_survey(definition: SurveyDefinition) -> SyncResult:
     if survey is None:
         survey = Survey(key=definition.id, title=definition.title)
         db.session.add(survey)
-        version = SurveyVersion(survey=survey, number=1, definition=definition.to_dict(),
-                                content_hash=definition.content_hash)
-        db.session.add(version)
-        return SyncResult(version, "created")
-    latest = survey.latest_version
-    if latest is not None and latest.content_hash == definition.content_hash:
-        return SyncResult(latest, "unchanged")
-    survey.title = definition.title
-    if latest is not None and not version_has_responses(latest):
-        latest.definition = definition.to_dict()
-        latest.content_hash = definition.content_hash
-        return SyncResult(latest, "updated")
-    version = SurveyVersion(survey=survey, number=(latest.number + 1) if latest else 1,
-                            definition=definition.to_dict(), content_hash=definition.content_hash)
+        result = SyncResult(_new_version(survey, 1, definition), "created")
+    else:
+        latest = survey.latest_version
+        if latest is not None and latest.content_hash == definition.content_hash:
+            return SyncResult(latest, "unchanged")
+        survey.title = definition.title
+        if latest is not None and not version_has_responses(latest):
+            latest.definition = definition.to_dict()
+            latest.content_hash = definition.content_hash
+            result = SyncResult(latest, "updated")
+        else:
+            result = SyncResult(_new_version(survey, (latest.number + 1) if latest else 1, definition), "new version")
+    db.session.flush()
+    audit.record("create" if result.action != "updated" else "edit", "survey_version", result.version.id, actor=actor,
+                 after={"survey": definition.id, "number": result.version.number,
+                        "content_hash": definition.content_hash})
+    return result
+
+
+def _new_version(survey: Survey, number: int, definition: SurveyDefinition) -> SurveyVersion:
+    version = SurveyVersion(survey=survey, number=number, definition=definition.to_dict(),
+                            content_hash=definition.content_hash)
     db.session.add(version)
-    return SyncResult(version, "new version")
+    return version
 
 
 def version_has_responses(version: SurveyVersion) -> bool:
@@ -77,17 +98,73 @@ def version_has_responses(version: SurveyVersion) -> bool:
         .where(Campaign.survey_version_id == version.id).limit(1)).first() is not None
 
 
-def create_campaign(name: str, version: SurveyVersion, communities: dict[Region, int | None], *,
+def create_campaign(name: str, version: SurveyVersion, communities: dict[Region, int | None] | list[Region], *,
                     opens_at: datetime | None, closes_at: datetime | None = None,
-                    one_response_per_device: bool = True) -> Campaign:
-    """A campaign asking ``version`` in ``communities`` (community → target sample)."""
+                    one_response_per_device: bool = True, confidence: float = 0.95, margin: float = 0.05,
+                    actor: Account | None = None) -> Campaign:
+    """A campaign asking ``version`` in ``communities``.
+
+    Given as a list, each community's target sample is computed from its households with
+    Cochran's formula (finite-population corrected) at the campaign's confidence and margin;
+    a mapping community → target sets them explicitly.
+    """
     if opens_at and closes_at and closes_at <= opens_at:
         raise ValueError("a campaign must close after it opens")
+    if not isinstance(communities, dict):
+        communities = {c: cochran_sample_size(c.households, confidence=confidence, margin=margin)
+                       for c in communities}
     campaign = Campaign(name=name, survey_version=version, opens_at=opens_at, closes_at=closes_at,
-                        one_response_per_device=one_response_per_device)
+                        one_response_per_device=one_response_per_device, confidence=confidence, margin=margin)
     for community, target in communities.items():
         if community.level is not RegionLevel.COMMUNITY:
             raise ValueError(f"{community.name} is not a community")
         campaign.communities.append(CampaignCommunity(community=community, target_sample=target))
     db.session.add(campaign)
+    db.session.flush()
+    audit.record("create", "campaign", campaign.id, actor=actor,
+                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS) | {
+                     "targets": {c.code: t for c, t in communities.items()}})
     return campaign
+
+
+def open_campaign(campaign: Campaign, now: datetime, *, actor: Account | None = None) -> bool:
+    """Open a campaign now (a draft, a scheduled one, or a closed one again). False if already open."""
+    state = campaign.state_at(now)
+    if state is CampaignState.OPEN:
+        return False
+    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
+    if state in (CampaignState.DRAFT, CampaignState.SCHEDULED):
+        campaign.opens_at = now
+    if campaign.closes_at is not None and campaign.closes_at <= now:
+        campaign.closes_at = None
+    audit.record("open", "campaign", campaign.id, actor=actor, before=before,
+                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS))
+    return True
+
+
+def close_campaign(campaign: Campaign, now: datetime, *, actor: Account | None = None) -> bool:
+    """Stop taking answers now. False if it was not open."""
+    if campaign.state_at(now) is not CampaignState.OPEN:
+        return False
+    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
+    campaign.closes_at = now
+    audit.record("close", "campaign", campaign.id, actor=actor, before=before,
+                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS))
+    return True
+
+
+def create_account(username: str, display_name: str, password: str, role: Role, region: Region, *,
+                   actor: Account | None = None) -> Account:
+    """A staff account rooted at a region of the level its role needs."""
+    if region.level not in ROLE_LEVELS[role]:
+        levels = "/".join(level.label for level in ROLE_LEVELS[role])
+        raise ValueError(f"a {role.label} account belongs to a {levels}, not a {region.level.label}")
+    if len(password) < 10:
+        raise ValueError("the password must have at least 10 characters")
+    account = Account(username=username, display_name=display_name, role=role, region=region)
+    account.set_password(password)
+    db.session.add(account)
+    db.session.flush()
+    audit.record("create", "account", account.id, actor=actor,
+                 after=audit.snapshot(account, ("username", "display_name", "role", "region_id", "active")))
+    return account

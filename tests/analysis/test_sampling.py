@@ -90,3 +90,39 @@ def test_parameters_out_of_range_are_refused(arguments):
 def test_a_negative_population_is_refused(population):
     with pytest.raises(ValueError, match="population"):
         cochran_sample_size(population)
+
+
+# -- margin of error reached so far ----------------------------------------------------
+
+def reference_margin(n, population, confidence, p=0.5):
+    """Standard library only: z·sqrt(p(1−p)/n)·sqrt((N−n)/(N−1))."""
+    from statistics import NormalDist
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    fpc = 1.0 if population is None else ((population - n) / (population - 1) if population > 1 else 0.0)
+    return z * math.sqrt(p * (1 - p) / n * fpc)
+
+
+@pytest.mark.parametrize("n", [1, 10, 100, 385, 1000])
+@pytest.mark.parametrize("population", [None, 1000, 2500, 10**6])
+@pytest.mark.parametrize("confidence", [0.90, 0.95, 0.99])
+def test_margin_of_error_matches_the_reference(n, population, confidence):
+    from app.analysis.sampling import margin_of_error
+    assert margin_of_error(n, population, confidence=confidence) == pytest.approx(
+        reference_margin(n, population, confidence), rel=1e-12)
+
+
+def test_margin_of_error_is_the_inverse_of_the_sample_size():
+    from app.analysis.sampling import cochran_sample_size, margin_of_error
+    for population in (500, 2000, 6000, None):
+        n = cochran_sample_size(population)
+        assert margin_of_error(n, population) <= 0.05 < margin_of_error(n - 1, population)
+
+
+def test_margin_of_error_edge_cases():
+    from app.analysis.sampling import margin_of_error
+    assert margin_of_error(0, 1000) is None
+    assert margin_of_error(1000, 1000) == 0.0
+    with pytest.raises(ValueError):
+        margin_of_error(1001, 1000)
+    with pytest.raises(ValueError):
+        margin_of_error(-1, 1000)

@@ -1,0 +1,51 @@
+"""Staff forms, with messages in Chinese."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateTimeLocalField, FloatField, PasswordField, SelectField,
+                     SelectMultipleField, StringField, widgets)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请填写密码。"), Length(max=200)])
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _at_least_one(field):
+    # Not DataRequired: that marks every checkbox `required` in the HTML.
+    if not field.data:
+        raise ValidationError("请至少选一个社区。")
+
+
+class CampaignForm(FlaskForm):
+    name = StringField("调查名称", validators=[DataRequired("请填写调查名称。"), Length(max=200, message="名称最多 200 个字。")])
+    survey_version = SelectField("问卷", coerce=int, validators=[DataRequired("请选择问卷。")])
+    communities = CheckboxesField("在哪些社区开展", coerce=int, validators=[lambda form, field: _at_least_one(field)])
+    opens_at = DateTimeLocalField("开始时间", format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                  render_kw={"step": 60})
+    closes_at = DateTimeLocalField("结束时间", format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                   render_kw={"step": 60})
+    confidence = SelectField("置信水平", coerce=float, default=0.95,
+                             choices=[SelectChoice(0.90, "90%"), SelectChoice(0.95, "95%（常用）"),
+                                      SelectChoice(0.99, "99%")])
+    margin = FloatField("允许误差（±百分点）", default=5.0,
+                        validators=[InputRequired("请填写允许误差。"),
+                                    NumberRange(1, 20, "允许误差请填 1 到 20 之间的数。")])
+    one_response_per_device = BooleanField("每部手机只能填一次（共用平板时请取消）", default=True)
+
+    def validate_closes_at(self, field):
+        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError("结束时间要晚于开始时间。")
+
+
+class SiteForm(FlaskForm):
+    name = StringField("考评点名称", validators=[DataRequired("请填写考评点名称。"), Length(max=100)],
+                       render_kw={"placeholder": "如：社区综合文化服务中心、某某小区东门"})
