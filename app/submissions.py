@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .definitions import SurveyDefinition
 from .definitions.types import AnswerRow
 from .extensions import db
-from .models import Answer, Channel, QualityFlag, Response
+from .models import Answer, Channel, QualityFlag, Response, Ticket
 
 
 class StoreOutcome(enum.Enum):
@@ -31,6 +31,8 @@ class StoreOutcome(enum.Enum):
     DUPLICATE = "duplicate"
     #: This device already answered this campaign: nothing stored.
     ALREADY_ANSWERED = "already_answered"
+    #: The response's ticket was used by another response: nothing stored.
+    TICKET_USED = "ticket_used"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class NewResponse:
     network_hash: str | None = None
     once_key: str | None = None
     quality_flags: int = 0
+    #: The single-use ticket the response comes with; it is claimed in the same transaction.
+    ticket_id: int | None = None
 
 
 def _insert(table):
@@ -79,6 +83,9 @@ def store_response(new: NewResponse) -> StoreOutcome:
         if response_id is None:
             db.session.rollback()
             return _why_not_stored(new.submission_id)
+        if new.ticket_id is not None and not _claim_ticket(new.ticket_id, response_id, new.submitted_at):
+            db.session.rollback()
+            return StoreOutcome.TICKET_USED
         if new.answers:
             db.session.execute(sa.insert(Answer.__table__), [
                 {"response_id": response_id, "item": item, "value": value, "number": number, "text": text,
@@ -90,6 +97,18 @@ def store_response(new: NewResponse) -> StoreOutcome:
         db.session.rollback()
         raise
     return StoreOutcome.STORED
+
+
+def _claim_ticket(ticket_id: int, response_id: int, at: datetime) -> bool:
+    """Mark an unused ticket as used by this response; False if another response has it.
+
+    One conditional UPDATE: two submits racing on one ticket cannot both claim it.
+    """
+    claimed = db.session.execute(
+        sa.update(Ticket.__table__)
+        .where(Ticket.__table__.c.id == ticket_id, Ticket.__table__.c.used_at.is_(None))
+        .values(used_at=at, response_id=response_id))
+    return claimed.rowcount == 1
 
 
 def _why_not_stored(submission_id: str) -> StoreOutcome:

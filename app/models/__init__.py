@@ -6,9 +6,10 @@ from .campaigns import Campaign, CampaignCommunity, CampaignState
 from .regions import CommunityKind, Region, RegionLevel, Site
 from .responses import Answer, Channel, QualityFlag, Response
 from .surveys import Survey, SurveyVersion
+from .tickets import Ticket, TicketBatch
 
 __all__ = [
     "Account", "AuditEntry", "Role",
     "Answer", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind",
-    "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion",
+    "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
 ]

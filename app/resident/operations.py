@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Campaign, CampaignCommunity, CampaignState, Channel, Site, SurveyVersion
+from ..models import Campaign, CampaignCommunity, CampaignState, Channel, Site, SurveyVersion, Ticket
 from ..models.types import utcnow
 from ..submissions import NewResponse, StoreOutcome, quality_flags_at_submit, store_response
 
@@ -200,22 +200,53 @@ def network_hash(secret: str, address: str | None) -> str | None:
 
 # -- submitting ------------------------------------------------------------------------
 
-def submit(*, site: Site, campaign: Campaign, form, submission: Submission, device: Device, secret: str,
+@dataclass(frozen=True)
+class Entry:
+    """How a resident reached a form: a site's poster, or a single-use ticket."""
+
+    campaign: Campaign
+    community_id: int
+    #: Shown under the title: where the resident is.
+    where: str
+    site: Site | None = None
+    ticket: Ticket | None = None
+
+    @property
+    def channel(self) -> Channel:
+        return Channel.TICKET if self.ticket is not None else Channel.QR
+
+
+def ticket_by_token(token: str) -> Ticket | None:
+    """The ticket a slip's token names, with its campaign and community; None for anything else."""
+    if not SITE_TOKEN_RE.fullmatch(token or ""):
+        return None
+    return db.session.scalar(
+        sa.select(Ticket).where(Ticket.token == token)
+        .options(joinedload(Ticket.campaign).joinedload(Campaign.survey_version), joinedload(Ticket.community)))
+
+
+def submit(*, entry: Entry, form, submission: Submission, device: Device, secret: str,
            remote_addr: str | None) -> StoreOutcome:
-    """Store a validated form's answers as a QR response, once; remember the phone."""
+    """Store a validated form's answers once, by the entry's channel; remember the phone.
+
+    A ticket is its own limit (one response each), so the one-per-phone rule applies to
+    site posters only.
+    """
+    campaign = entry.campaign
     answers = form.answer_rows()
-    definition = form.definition
     device_key = device_hash(secret, device.id)
     campaign_id = campaign.id  # read before the commit expires the object
+    once = campaign.one_response_per_device and entry.ticket is None
     outcome = store_response(NewResponse(
-        campaign_id=campaign_id, community_id=site.community_id, site_id=site.id, channel=Channel.QR,
-        submission_id=submission.id, started_at=submission.started_at, submitted_at=utcnow(),
-        answers=answers, device_hash=device_key, network_hash=network_hash(secret, remote_addr),
-        once_key=device_key if campaign.one_response_per_device else None,
-        quality_flags=int(quality_flags_at_submit(definition, answers)),
+        campaign_id=campaign_id, community_id=entry.community_id, site_id=entry.site.id if entry.site else None,
+        channel=entry.channel, submission_id=submission.id, started_at=submission.started_at,
+        submitted_at=utcnow(), answers=answers, device_hash=device_key,
+        network_hash=network_hash(secret, remote_addr), once_key=device_key if once else None,
+        quality_flags=int(quality_flags_at_submit(form.definition, answers)),
+        ticket_id=entry.ticket.id if entry.ticket else None,
     ))
     # Stored, stored before, or refused as a second answer: either way this phone has answered.
-    if campaign_id not in device.answered:
+    if outcome is not StoreOutcome.TICKET_USED and campaign_id not in device.answered:
         device.answered.append(campaign_id)
     return outcome
 

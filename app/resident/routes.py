@@ -7,6 +7,7 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 
 from .. import qrcodes
 from ..definitions.forms import make_survey_form
+from ..models import CampaignState
 from ..models.types import utcnow
 from ..submissions import StoreOutcome
 from . import bp
@@ -29,19 +30,22 @@ def _message(status: int, title: str, message: str, **context):
     return make_response(render_template("resident/message.html", title=title, message=message, **context), status)
 
 
+TICKET_NOT_FOUND = (404, "找不到这张问卷票", "这张票上的二维码不对。请向发票的工作人员询问。")
+TICKET_USED = (410, "这张票已经用过了", "这张问卷票已经填过一次了，每张票只能用一次。谢谢您的参与！")
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def survey(token: str):
+    """The survey of the campaign open at a site (its poster's QR code)."""
     site = ops.site_by_token(token)
     if site is None:
         return _message(*NOT_FOUND)
-    secret = current_app.config["SECRET_KEY"]
     posting = request.method == "POST"
     if posting and not ops.is_form_post(request):
         return _message(*NOT_OUR_FORM)
-
     wanted = request.args.get("c", type=int)
     if posting and wanted is None:
-        wanted = ops.campaign_of_token(secret, request.form.get("submission"))
+        wanted = ops.campaign_of_token(current_app.config["SECRET_KEY"], request.form.get("submission"))
     found = ops.resolve_campaign(site, utcnow(), wanted, posting=posting)
     if found.problem is ops.Problem.CHOOSE:
         if posting:  # our forms always name their campaign
@@ -50,23 +54,52 @@ def survey(token: str):
     if found.campaign is None:
         opens_at = found.campaigns[0].opens_at if found.campaigns else None
         return _message(*EXPLAIN[found.problem], opens_at=opens_at)
-    campaign = found.campaign
+    entry = ops.Entry(found.campaign, site.community_id, f"{site.community.name} · {site.name}", site=site)
+    return _form_flow(entry, action=url_for("resident.survey", token=site.token, c=found.campaign.id),
+                      thanks=url_for("resident.thanks", token=token, c=found.campaign.id))
 
+
+@bp.route("/t/<token>", methods=["GET", "POST"])
+def ticket_survey(token: str):
+    """The survey a single-use ticket (handed out at random) leads to."""
+    ticket = ops.ticket_by_token(token)
+    if ticket is None:
+        return _message(*TICKET_NOT_FOUND)
+    posting = request.method == "POST"
+    if posting and not ops.is_form_post(request):
+        return _message(*NOT_OUR_FORM)
+    state = ticket.campaign.state_at(utcnow())
+    if state is not CampaignState.OPEN:
+        problem = {CampaignState.CLOSED: ops.Problem.CLOSED, CampaignState.SCHEDULED: ops.Problem.SCHEDULED}.get(
+            state, ops.Problem.NONE)
+        return _message(*EXPLAIN[problem], opens_at=ticket.campaign.opens_at)
+    if ticket.used_at is not None and not posting:
+        return _message(*TICKET_USED)
+    entry = ops.Entry(ticket.campaign, ticket.community_id, f"{ticket.community.name} · 随机发放的问卷票",
+                      ticket=ticket)
+    return _form_flow(entry, action=url_for("resident.ticket_survey", token=token),
+                      thanks=url_for("resident.ticket_thanks", token=token))
+
+
+def _form_flow(entry: ops.Entry, *, action: str, thanks: str):
+    """Show the entry's form, or take its answers: the part every way in shares."""
+    campaign = entry.campaign
+    secret = current_app.config["SECRET_KEY"]
     device = ops.read_device(secret, request.cookies.get(ops.DEVICE_COOKIE))
     form_class = make_survey_form(campaign.survey_version.survey_definition)
-    max_age = current_app.config["WTF_CSRF_TIME_LIMIT"]
 
-    if not posting:  # GET and HEAD
-        if campaign.one_response_per_device and campaign.id in device.answered:
+    if request.method != "POST":  # GET and HEAD
+        if entry.ticket is None and campaign.one_response_per_device and campaign.id in device.answered:
             return _with_device(_message(200, "您已经填过了", ALREADY), device)
         form = form_class(formdata=None)
         form.submission.data = ops.new_submission_token(secret, campaign.id)
-        return _with_device(_render_form(site, campaign, form, 200), device)
+        return _with_device(_render_form(entry, form, action, 200), device)
 
     if form_class.has_foreign_fields(request.form):
         return _message(*NOT_OUR_FORM)
     form = form_class(formdata=request.form)
-    submission = ops.read_submission_token(secret, request.form.get("submission"), campaign.id, max_age)
+    submission = ops.read_submission_token(secret, request.form.get("submission"), campaign.id,
+                                           current_app.config["WTF_CSRF_TIME_LIMIT"])
     if not form.validate() or submission is None:
         notice = None
         if submission is None or form.csrf_token.errors:
@@ -75,23 +108,23 @@ def survey(token: str):
         # A good token is kept, so the start time and the submission id stay those of the first showing.
         form.submission.data = request.form["submission"] if submission else \
             ops.new_submission_token(secret, campaign.id)
-        return _with_device(_render_form(site, campaign, form, 400, notice=notice), device)
+        return _with_device(_render_form(entry, form, action, 400, notice=notice), device)
 
-    campaign_id = campaign.id  # read before the commit expires the object
-    outcome = ops.submit(site=site, campaign=campaign, form=form, submission=submission, device=device,
-                         secret=secret, remote_addr=request.remote_addr)
+    outcome = ops.submit(entry=entry, form=form, submission=submission, device=device, secret=secret,
+                         remote_addr=request.remote_addr)
     if outcome is StoreOutcome.ALREADY_ANSWERED:
         return _with_device(_message(409, "您已经填过了", "这部手机已经填过这份问卷，这次的回答没有再保存。谢谢您的参与！"),
                             device)
-    return _with_device(redirect(url_for("resident.thanks", token=token, c=campaign_id), 303), device)
+    if outcome is StoreOutcome.TICKET_USED:
+        return _with_device(_message(*TICKET_USED), device)
+    return _with_device(redirect(thanks, 303), device)
 
 
-def _render_form(site, campaign, form, status: int, notice: str | None = None):
-    definition = form.definition
+def _render_form(entry: ops.Entry, form, action: str, status: int, notice: str | None = None):
     # The campaign is always in the form's address, so the answers go to it and no other.
-    action = url_for("resident.survey", token=site.token, c=campaign.id)
+    definition = form.definition
     return make_response(render_template(
-        "resident/survey.html", site=site, campaign=campaign, form=form, definition=definition,
+        "resident/survey.html", where=entry.where, form=form, definition=definition,
         notes=ops.condition_notes(definition), notice=notice, action=action), status)
 
 
@@ -114,6 +147,14 @@ def thanks(token: str):
         if campaign.id == campaign_id:
             outro = campaign.survey_version.survey_definition.outro
     return render_template("resident/thanks.html", site=site, outro=outro)
+
+
+@bp.get("/t/<token>/thanks")
+def ticket_thanks(token: str):
+    ticket = ops.ticket_by_token(token)
+    if ticket is None:
+        return _message(*TICKET_NOT_FOUND)
+    return render_template("resident/thanks.html", outro=ticket.campaign.survey_version.survey_definition.outro)
 
 
 @bp.get("/qr/<token>.<any(png, svg):fmt>")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, FloatField, PasswordField, SelectField,
+from wtforms import (BooleanField, DateTimeLocalField, FloatField, IntegerField, PasswordField, SelectField,
                      SelectMultipleField, StringField, widgets)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -49,3 +49,9 @@ class CampaignForm(FlaskForm):
 class SiteForm(FlaskForm):
     name = StringField("考评点名称", validators=[DataRequired("请填写考评点名称。"), Length(max=100)],
                        render_kw={"placeholder": "如：社区综合文化服务中心、某某小区东门"})
+
+
+class TicketBatchForm(FlaskForm):
+    community = SelectField("社区", coerce=int, validators=[DataRequired("请选择社区。")])
+    count = IntegerField("张数", default=40, validators=[
+        InputRequired("请填写要印多少张。"), NumberRange(1, 500, "一次可以印 1 到 500 张。")])

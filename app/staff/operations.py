@@ -13,7 +13,7 @@ from ..analysis.sampling import cochran_sample_size
 from ..definitions import SurveyDefinition
 from ..extensions import db
 from ..models import (Account, Campaign, CampaignCommunity, CampaignState, CommunityKind, Region, RegionLevel,
-                      Response, Role, Site, Survey, SurveyVersion)
+                      Response, Role, Site, Survey, SurveyVersion, Ticket, TicketBatch)
 from ..models.accounts import ROLE_LEVELS
 from ..models.regions import PARENT_LEVEL
 
@@ -168,3 +168,22 @@ def create_account(username: str, display_name: str, password: str, role: Role, 
     audit.record("create", "account", account.id, actor=actor,
                  after=audit.snapshot(account, ("username", "display_name", "role", "region_id", "active")))
     return account
+
+
+#: Most tickets one batch may hold (a print run of about 63 A4 sheets).
+MAX_TICKETS_PER_BATCH = 500
+
+
+def issue_tickets(campaign: Campaign, community: Region, count: int, *, actor: Account | None = None) -> TicketBatch:
+    """A batch of single-use tickets for one community of a campaign."""
+    if not 1 <= count <= MAX_TICKETS_PER_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_TICKETS_PER_BATCH} tickets")
+    if community.id not in {cc.community_id for cc in campaign.communities}:
+        raise ValueError(f"{community.name} is not in the campaign")
+    batch = TicketBatch(campaign=campaign, community=community, account=actor or audit.acting_account())
+    batch.tickets = [Ticket(campaign=campaign, community=community) for _ in range(count)]
+    db.session.add(batch)
+    db.session.flush()
+    audit.record("create", "ticket_batch", batch.id, actor=actor,
+                 after={"campaign_id": campaign.id, "community_id": community.id, "tickets": count})
+    return batch

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ..analysis.sampling import margin_of_error
 from ..extensions import db
-from ..models import Campaign, CampaignCommunity, Channel, Region, Response
+from ..models import Campaign, CampaignCommunity, Channel, Region, Response, Ticket
 
 
 @dataclass
@@ -52,3 +52,25 @@ def reached_margin(row: CommunityProgress, confidence: float) -> float | None:
     households = row.community.households
     n = row.responses if households is None else min(row.responses, households)
     return margin_of_error(n, households, confidence=confidence)
+
+
+@dataclass
+class TicketCount:
+    community: Region
+    issued: int = 0
+    used: int = 0
+
+
+def ticket_counts(campaign: Campaign, community_ids: frozenset[int]) -> list[TicketCount]:
+    """Tickets issued and used per community the account sees."""
+    members = db.session.scalars(
+        sa.select(Region).join(CampaignCommunity, CampaignCommunity.community_id == Region.id)
+        .where(CampaignCommunity.campaign_id == campaign.id, Region.id.in_(community_ids))
+        .order_by(Region.code)).all()
+    counts = {region.id: TicketCount(region) for region in members}
+    for community_id, issued, used in db.session.execute(
+            sa.select(Ticket.community_id, sa.func.count(), sa.func.count(Ticket.used_at))
+            .where(Ticket.campaign_id == campaign.id, Ticket.community_id.in_(community_ids))
+            .group_by(Ticket.community_id)):
+        counts[community_id].issued, counts[community_id].used = issued, used
+    return list(counts.values())

@@ -12,13 +12,13 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit
+from .. import audit, qrcodes
 from ..extensions import db, limiter, login_manager
-from ..models import Account, Campaign, Region, RegionLevel, Survey, SurveyVersion
+from ..models import Account, Campaign, Region, RegionLevel, Site, Survey, SurveyVersion, TicketBatch
 from ..models.types import utcnow
 from ..templating import LOCAL_TZ
-from . import bp, operations, queries, scope
-from .forms import CampaignForm, LoginForm, SiteForm
+from . import bp, operations, printing, queries, scope
+from .forms import CampaignForm, LoginForm, SiteForm, TicketBatchForm
 
 login_manager.login_view = "staff.login"
 login_manager.login_message = "请先登录。"
@@ -173,3 +173,96 @@ def sites(community_id: int):
             return redirect(url_for("staff.sites", community_id=community.id), 303)
     return render_template("staff/sites.html", community=community, form=form,
                            base_url=current_app.config["BASE_URL"]), 400 if form.errors else 200
+
+
+# -- posters ---------------------------------------------------------------------------
+
+def _campaign_sites(campaign: Campaign, access: scope.CampaignAccess) -> list[Site]:
+    return list(db.session.scalars(
+        sa.select(Site).join(Region, Region.id == Site.community_id)
+        .where(Site.community_id.in_(access.community_ids))
+        .options(joinedload(Site.community).joinedload(Region.parent))
+        .order_by(Region.code, Site.id)))
+
+
+def _poster(campaign: Campaign, site: Site) -> printing.Poster:
+    community = site.community
+    return printing.Poster(title=campaign.survey_version.survey.title,
+                           community=f"{community.parent.name} {community.name}", site=site.name,
+                           url=qrcodes.site_url(current_app.config["BASE_URL"], site.token))
+
+
+@bp.get("/campaigns/<int:campaign_id>/posters")
+@login_required
+def posters(campaign_id: int):
+    campaign, access = _campaign_or_404(campaign_id)
+    return render_template("staff/posters.html", campaign=campaign, sites=_campaign_sites(campaign, access))
+
+
+@bp.get("/campaigns/<int:campaign_id>/posters.pdf")
+@login_required
+def posters_pdf(campaign_id: int):
+    campaign, access = _campaign_or_404(campaign_id)
+    pdf = printing.posters_pdf([_poster(campaign, site) for site in _campaign_sites(campaign, access)])
+    return _pdf(pdf, f"posters-campaign-{campaign.id}.pdf")
+
+
+@bp.get("/campaigns/<int:campaign_id>/sites/<int:site_id>/poster")
+@login_required
+def poster(campaign_id: int, site_id: int):
+    campaign, access = _campaign_or_404(campaign_id)
+    site = db.session.get(Site, site_id) if 0 < site_id < 2**31 else None
+    if site is None or site.community_id not in access.community_ids:
+        abort(404)
+    return render_template("staff/poster.html", poster=_poster(campaign, site), site=site,
+                           howto=printing.POSTER_HOWTO, promise=printing.POSTER_PROMISE)
+
+
+def _pdf(data: bytes, filename: str):
+    response = make_response(data)
+    response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+# -- tickets ---------------------------------------------------------------------------
+
+@bp.route("/campaigns/<int:campaign_id>/tickets", methods=["GET", "POST"])
+@login_required
+def tickets(campaign_id: int):
+    campaign, access = _campaign_or_404(campaign_id)
+    counts = queries.ticket_counts(campaign, access.community_ids)
+    form = TicketBatchForm()
+    form.community.choices = [SelectChoice(row.community.id, row.community.name) for row in counts]
+    if request.method == "POST":
+        if not current_user.role.may_change:
+            abort(403)
+        if form.validate_on_submit():
+            community = next(row.community for row in counts if row.community.id == form.community.data)
+            batch = operations.issue_tickets(campaign, community, form.count.data)
+            db.session.commit()
+            flash(f"已生成 {form.count.data} 张问卷票，请下载打印后随机发给居民。")
+            return redirect(url_for("staff.tickets", campaign_id=campaign.id, new=batch.id), 303)
+    batches = db.session.scalars(
+        sa.select(TicketBatch).where(TicketBatch.campaign_id == campaign.id,
+                                     TicketBatch.community_id.in_(access.community_ids))
+        .order_by(TicketBatch.id.desc())).all()
+    return render_template("staff/tickets.html", campaign=campaign, counts=counts, form=form, batches=batches,
+                           max_per_batch=operations.MAX_TICKETS_PER_BATCH), 400 if form.errors else 200
+
+
+@bp.get("/ticket-batches/<int:batch_id>.pdf")
+@login_required
+def ticket_batch_pdf(batch_id: int):
+    batch = db.session.get(TicketBatch, batch_id) if 0 < batch_id < 2**31 else None
+    if batch is None:
+        abort(404)
+    _campaign, access = _campaign_or_404(batch.campaign_id)
+    if batch.community_id not in access.community_ids:
+        abort(404)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    title = batch.campaign.survey_version.survey.title
+    community = f"{batch.community.parent.name} {batch.community.name}"
+    slips = [printing.Slip(title, community, f"{base}/t/{ticket.token}", f"{batch.id}-{n:03d}")
+             for n, ticket in enumerate(batch.tickets, start=1)]
+    return _pdf(printing.tickets_pdf(slips), f"tickets-batch-{batch.id}.pdf")
