@@ -54,6 +54,29 @@ def surveys_sync():
     db.session.commit()
 
 
+@surveys.command("import-xlsform", help="Turn an XLSForm workbook (ODK/KoboToolbox) into surveys/<id>.yaml; "
+                                          "list everything that cannot be carried over, and then write nothing.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "survey_id", help="the survey id (default: form_id from the settings sheet, lowercased)")
+@click.option("--force", is_flag=True, help="overwrite surveys/<id>.yaml if it exists")
+def surveys_import_xlsform(file: str, survey_id: str | None, force: bool):
+    from .definitions.xlsform import XLSFormRefused, import_xlsform
+    try:
+        result = import_xlsform(file, current_app.config["SURVEYS_DIR"], survey_id=survey_id, force=force)
+    except XLSFormRefused as e:
+        for refusal in e.refusals:
+            click.echo(str(refusal), err=True)
+        for warning in e.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"{len(e.refusals)} thing(s) cannot be carried over; nothing was written.", err=True)
+        sys.exit(1)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    definition = result.definition
+    click.echo(f"wrote {result.path}: {len(definition.items)} items in {len(definition.sections)} sections"
+               f"{f', {len(result.warnings)} warning(s)' if result.warnings else ''}")
+
+
 @click.command(help="List sites: token, community code, community name, URL.")
 def sites():
     base = current_app.config["BASE_URL"]

@@ -17,6 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .analysis.quality import bursts, too_fast
 from .definitions import SurveyDefinition
 from .definitions.types import AnswerRow
 from .extensions import db
@@ -142,3 +143,41 @@ def quality_flags_at_submit(definition: SurveyDefinition, answers: list[tuple[st
         if on_scale and len(set(values)) == 1:
             flags |= QualityFlag.STRAIGHT_LINE
     return flags
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    responses: int
+    too_fast: int
+    bursts: int
+    median_seconds: float | None
+
+
+def refresh_quality_flags(campaign_id: int) -> QualityCheck:
+    """Recompute the flags that depend on the campaign's other responses (too fast, bursts).
+
+    Reads one small row per response (never per answer) and updates only the responses
+    whose flags change. Straight-lining, judged at submit, is left as it is.
+    """
+    table = Response.__table__
+    rows = db.session.execute(
+        sa.select(table.c.id, table.c.started_at, table.c.submitted_at, table.c.network_hash, table.c.quality_flags)
+        .where(table.c.campaign_id == campaign_id).order_by(table.c.id)).all()
+    durations = [(r.submitted_at - r.started_at).total_seconds() if r.started_at else None for r in rows]
+    speed = too_fast(durations)
+    burst = bursts([r.network_hash for r in rows], [r.submitted_at.timestamp() for r in rows])
+    recomputed = QualityFlag.TOO_FAST | QualityFlag.BURST
+    changes = []
+    for i, r in enumerate(rows):
+        flags = QualityFlag(r.quality_flags) & ~recomputed
+        if i in speed.too_fast:
+            flags |= QualityFlag.TOO_FAST
+        if i in burst:
+            flags |= QualityFlag.BURST
+        if int(flags) != r.quality_flags:
+            changes.append({"b_id": r.id, "b_flags": int(flags)})
+    if changes:
+        db.session.execute(
+            sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(quality_flags=sa.bindparam("b_flags")),
+            changes, execution_options={"synchronize_session": False})
+    return QualityCheck(len(rows), len(speed.too_fast), len(burst), speed.median_seconds)

@@ -31,6 +31,12 @@ class Role(str, enum.Enum):
     def may_change(self) -> bool:
         return self is not Role.EVALUATOR
 
+    @property
+    def may_exclude(self) -> bool:
+        """Leaving responses out of the statistics is for evaluators and the district, not for
+        the street or community being evaluated."""
+        return self in (Role.ADMIN, Role.EVALUATOR)
+
 
 #: The level of region each role's account is rooted at (an evaluator may be a district's or a street's).
 ROLE_LEVELS = {

@@ -45,6 +45,12 @@ class QualityFlag(enum.IntFlag):
     #: One of many responses from one network in a short time.
     BURST = 4
 
+    @property
+    def labels(self) -> list[str]:
+        names = {QualityFlag.STRAIGHT_LINE: "整组答案完全相同", QualityFlag.TOO_FAST: "填得特别快",
+                 QualityFlag.BURST: "同一网络短时间内大量提交"}
+        return [label for flag, label in names.items() if flag in self]
+
 
 class Response(db.Model):
     __tablename__ = "responses"
@@ -74,6 +80,9 @@ class Response(db.Model):
     once_key: Mapped[str | None] = mapped_column(sa.String(32))
     #: QualityFlag bits.
     quality_flags: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Why an evaluator left this response out of the statistics; None while it counts.
+    #: Who did it and when is in the audit log; the response itself is never deleted.
+    exclusion_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan",
                                                  passive_deletes=True)
@@ -86,6 +95,10 @@ class Response(db.Model):
     @property
     def flags(self) -> QualityFlag:
         return QualityFlag(self.quality_flags)
+
+    @property
+    def excluded(self) -> bool:
+        return self.exclusion_reason is not None
 
 
 class Answer(db.Model):

@@ -55,3 +55,8 @@ class TicketBatchForm(FlaskForm):
     community = SelectField("社区", coerce=int, validators=[DataRequired("请选择社区。")])
     count = IntegerField("张数", default=40, validators=[
         InputRequired("请填写要印多少张。"), NumberRange(1, 500, "一次可以印 1 到 500 张。")])
+
+
+class ExclusionForm(FlaskForm):
+    reason = StringField("不计入统计的原因", validators=[DataRequired("请写明原因。"), Length(max=500, message="原因最多 500 个字。")],
+                         render_kw={"placeholder": "如：同一人重复填写；工作人员代填"})

@@ -187,3 +187,20 @@ def issue_tickets(campaign: Campaign, community: Region, count: int, *, actor: A
     audit.record("create", "ticket_batch", batch.id, actor=actor,
                  after={"campaign_id": campaign.id, "community_id": community.id, "tickets": count})
     return batch
+
+
+def exclude_response(response: Response, reason: str, *, actor: Account | None = None) -> None:
+    """Leave a response out of the statistics, with the reason; it stays stored."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("an exclusion needs a reason")
+    before = {"exclusion_reason": response.exclusion_reason}
+    response.exclusion_reason = reason
+    audit.record("exclude", "response", response.id, actor=actor, before=before, after={"exclusion_reason": reason})
+
+
+def include_response(response: Response, *, actor: Account | None = None) -> None:
+    """Count an excluded response again."""
+    before = {"exclusion_reason": response.exclusion_reason}
+    response.exclusion_reason = None
+    audit.record("include", "response", response.id, actor=actor, before=before, after={"exclusion_reason": None})

@@ -14,11 +14,12 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import audit, qrcodes
 from ..extensions import db, limiter, login_manager
-from ..models import Account, Campaign, Region, RegionLevel, Site, Survey, SurveyVersion, TicketBatch
+from ..models import Account, Answer, AuditEntry, Campaign, Region, RegionLevel, Response, Role, Site, Survey, SurveyVersion, TicketBatch
+from ..submissions import refresh_quality_flags
 from ..models.types import utcnow
-from ..templating import LOCAL_TZ
+from ..templating import LOCAL_TZ, local_time
 from . import bp, operations, printing, queries, scope
-from .forms import CampaignForm, LoginForm, SiteForm, TicketBatchForm
+from .forms import CampaignForm, ExclusionForm, LoginForm, SiteForm, TicketBatchForm
 
 login_manager.login_view = "staff.login"
 login_manager.login_message = "请先登录。"
@@ -266,3 +267,146 @@ def ticket_batch_pdf(batch_id: int):
     slips = [printing.Slip(title, community, f"{base}/t/{ticket.token}", f"{batch.id}-{n:03d}")
              for n, ticket in enumerate(batch.tickets, start=1)]
     return _pdf(printing.tickets_pdf(slips), f"tickets-batch-{batch.id}.pdf")
+
+
+# -- quality and exclusions ------------------------------------------------------------
+
+#: Responses listed on one page.
+RESPONSES_PER_PAGE = 200
+
+
+@bp.post("/campaigns/<int:campaign_id>/quality")
+@login_required
+def check_quality(campaign_id: int):
+    campaign, _access = _campaign_or_404(campaign_id)
+    check = refresh_quality_flags(campaign.id)
+    db.session.commit()
+    median = f"，中位用时 {check.median_seconds / 60:.1f} 分钟" if check.median_seconds else ""
+    flash(f"已检查 {check.responses} 份回答{median}：填得特别快的 {check.too_fast} 份，"
+          f"同一网络短时间大量提交的 {check.bursts} 份。可疑回答仍然保留，单独统计。")
+    return redirect(url_for("staff.campaign_responses", campaign_id=campaign.id), 303)
+
+
+@bp.get("/campaigns/<int:campaign_id>/responses")
+@login_required
+def campaign_responses(campaign_id: int):
+    campaign, access = _campaign_or_404(campaign_id)
+    show = request.args.get("show", "flagged")
+    query = (sa.select(Response).where(Response.campaign_id == campaign.id,
+                                       Response.community_id.in_(access.community_ids))
+             .order_by(Response.id.desc()).limit(RESPONSES_PER_PAGE))
+    if show == "flagged":
+        query = query.where(Response.quality_flags != 0)
+    elif show == "excluded":
+        query = query.where(Response.exclusion_reason.is_not(None))
+    else:
+        show = "all"
+    responses = db.session.scalars(query).all()
+    communities = {r.id: r for r in db.session.scalars(sa.select(Region).where(Region.id.in_(access.community_ids)))}
+    return render_template("staff/responses.html", campaign=campaign, responses=responses, show=show,
+                           communities=communities, limit=RESPONSES_PER_PAGE)
+
+
+def _response_or_404(response_id: int) -> Response:
+    response = db.session.get(Response, response_id) if 0 < response_id < 2**63 else None
+    if response is None:
+        abort(404)
+    community = db.session.get(Region, response.community_id)
+    if not scope.covers(current_user, community):
+        abort(404)
+    return response
+
+
+@bp.get("/responses/<int:response_id>")
+@login_required
+def response_detail(response_id: int):
+    response = _response_or_404(response_id)
+    campaign = db.session.get(Campaign, response.campaign_id)
+    definition = campaign.survey_version.survey_definition
+    given: dict[str, list] = {}
+    for answer in db.session.scalars(sa.select(Answer).where(Answer.response_id == response.id)):
+        given.setdefault(answer.item, []).append(answer)
+    shown = []
+    for item in definition.items:
+        labels = {c.code: c.label for c in item.choices}
+        answers = given.get(item.key, [])
+        text = "、".join(a.text if item.type == "text" else labels.get(a.value, a.value) for a in answers)
+        shown.append((item, text))
+    return render_template("staff/response.html", response=response, campaign=campaign, shown=shown,
+                           community=db.session.get(Region, response.community_id), form=ExclusionForm())
+
+
+@bp.post("/responses/<int:response_id>/<any(exclude, include):action>")
+@login_required
+def response_exclusion(response_id: int, action: str):
+    response = _response_or_404(response_id)
+    if not current_user.role.may_exclude:
+        abort(403)
+    form = ExclusionForm()
+    if action == "include":  # (the blueprint's CSRF check has already run)
+        operations.include_response(response)
+        flash("这份回答重新计入统计。")
+    else:
+        if not form.validate_on_submit():
+            flash("没有改动：" + "；".join(e for errors in form.errors.values() for e in errors))
+            return redirect(url_for("staff.response_detail", response_id=response.id), 303)
+        operations.exclude_response(response, form.reason.data)
+        flash("这份回答已不计入统计（仍然保留，可以随时恢复）。")
+    db.session.commit()
+    return redirect(url_for("staff.response_detail", response_id=response.id), 303)
+
+
+# -- the audit log ---------------------------------------------------------------------
+
+ACTION_LABELS = {"create": "新建", "edit": "修改", "open": "开始", "close": "结束", "import": "导入",
+                 "exclude": "不计入统计", "include": "重新计入", "login": "登录", "account": "账号变更"}
+OBJECT_LABELS = {"campaign": "调查", "site": "考评点", "region": "区域", "account": "账号", "response": "回答",
+                 "ticket_batch": "问卷票", "survey_version": "问卷版本"}
+AUDIT_PAGE = 500
+
+
+def _audit_entries(limit: int | None):
+    """Entries made by accounts within the viewer's region, newest first."""
+    accounts = sa.select(Account.id).where(Account.region_id.in_(scope.region_ids_under(current_user.region_id)))
+    query = (sa.select(AuditEntry).where(AuditEntry.account_id.in_(accounts))
+             .options(joinedload(AuditEntry.account)).order_by(AuditEntry.id.desc()))
+    return db.session.scalars(query.limit(limit) if limit else query)
+
+
+def _may_read_audit(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role not in (Role.ADMIN, Role.EVALUATOR):
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.get("/audit")
+@_may_read_audit
+def audit_log():
+    return render_template("staff/audit.html", entries=_audit_entries(AUDIT_PAGE), limit=AUDIT_PAGE,
+                           actions=ACTION_LABELS, objects=OBJECT_LABELS)
+
+
+@bp.get("/audit.csv")
+@_may_read_audit
+def audit_csv():
+    import csv
+    import io
+    import json
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["时间（北京时间）", "账号", "姓名", "操作", "对象", "编号", "改动前", "改动后"])
+    for e in _audit_entries(None):
+        writer.writerow([local_time(e.at), e.account.username if e.account else "", e.account.display_name if e.account else "",
+                         ACTION_LABELS.get(e.action, e.action), OBJECT_LABELS.get(e.object_type, e.object_type),
+                         e.object_id, json.dumps(e.before, ensure_ascii=False) if e.before is not None else "",
+                         json.dumps(e.after, ensure_ascii=False) if e.after is not None else ""])
+    # The byte-order mark makes Excel and WPS read the file as UTF-8.
+    response = make_response("\ufeff" + out.getvalue())
+    response.mimetype = "text/csv"
+    response.charset = "utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    return response

@@ -63,3 +63,10 @@ def visible_campaigns(account: Account) -> list[Campaign]:
 def communities_in_scope(account: Account) -> list[Region]:
     return list(db.session.scalars(
         sa.select(Region).where(Region.id.in_(community_ids_under(account.region_id))).order_by(Region.code)))
+
+
+def region_ids_under(region_id: int) -> sa.Select:
+    """The ids of a region and every region below it."""
+    children = sa.select(Region.id).where(Region.parent_id == region_id)
+    return sa.select(Region.id).where(sa.or_(
+        Region.id == region_id, Region.parent_id == region_id, Region.parent_id.in_(children)))

@@ -166,3 +166,28 @@ def test_staff_posts_need_a_csrf_token(as_role, world):
     assert response.status_code == 400
     db.session.expire_all()
     assert db.session.get(Campaign, world.campaigns["A"].id).state is CampaignState.OPEN
+
+
+@pytest.mark.parametrize("role, status", [("admin", 200), ("evaluator", 200), ("street", 403), ("community", 403),
+                                          ("outsider", 200)])
+def test_who_reads_the_audit_log(as_role, world, role, status):
+    assert as_role(role).get("/staff/audit").status_code == status
+    assert as_role(role).get("/staff/audit.csv").status_code == status
+
+
+def test_the_audit_log_shows_actions_within_the_region_and_exports_to_csv(as_role, world):
+    import csv
+    import io
+    street = as_role("street")
+    street.post(f"/staff/campaigns/{world.campaigns['A'].id}/close", data={"csrf_token": csrf_of(street, "/staff/")})
+    admin_page = as_role("admin").get("/staff/audit").get_data(as_text=True)
+    assert "街道" in admin_page and "结束" in admin_page
+    # The other district's admin sees none of it.
+    assert "结束" not in as_role("outsider").get("/staff/audit").get_data(as_text=True)
+    exported = as_role("evaluator").get("/staff/audit.csv")
+    assert exported.data.startswith("\ufeff".encode()) and exported.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["时间（北京时间）", "账号", "姓名", "操作"]
+    close = next(row for row in rows if row[3] == "结束")
+    assert close[1] == "street" and close[4] == "调查" and close[5] == str(world.campaigns["A"].id)
+    assert '"closes_at"' in close[6] and '"closes_at"' in close[7]
