@@ -11,6 +11,7 @@ even when two submits race.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +35,8 @@ class StoreOutcome(enum.Enum):
     ALREADY_ANSWERED = "already_answered"
     #: The response's ticket was used by another response: nothing stored.
     TICKET_USED = "ticket_used"
+    #: A paper questionnaire with this number was entered already: nothing stored.
+    PAPER_ENTERED = "paper_entered"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class NewResponse:
     quality_flags: int = 0
     #: The single-use ticket the response comes with; it is claimed in the same transaction.
     ticket_id: int | None = None
+    #: Paper entry: who typed it in, and the number written on the paper.
+    entered_by_id: int | None = None
+    paper_serial: str | None = None
 
 
 def _insert(table):
@@ -65,9 +71,11 @@ def _insert(table):
     raise NotImplementedError(f"no conflict-free insert for {dialect}")
 
 
-def store_response(new: NewResponse) -> StoreOutcome:
+def store_response(new: NewResponse, before_commit: Callable[[int], None] | None = None) -> StoreOutcome:
     """Store one response with its answers, exactly once; commits.
 
+    ``before_commit(response_id)`` runs inside the transaction (e.g. to write the audit
+    entry of a staff member's paper entry), so it is stored with the response or not at all.
     On any error the transaction is rolled back and nothing of the response remains.
     """
     statement = (
@@ -75,7 +83,8 @@ def store_response(new: NewResponse) -> StoreOutcome:
         .values(campaign_id=new.campaign_id, community_id=new.community_id, site_id=new.site_id,
                 channel=new.channel, started_at=new.started_at, submitted_at=new.submitted_at,
                 submission_id=new.submission_id, device_hash=new.device_hash,
-                network_hash=new.network_hash, once_key=new.once_key, quality_flags=new.quality_flags)
+                network_hash=new.network_hash, once_key=new.once_key, quality_flags=new.quality_flags,
+                entered_by_id=new.entered_by_id, paper_serial=new.paper_serial)
         .on_conflict_do_nothing()
         .returning(Response.__table__.c.id)
     )
@@ -83,7 +92,7 @@ def store_response(new: NewResponse) -> StoreOutcome:
         response_id = db.session.execute(statement).scalar()
         if response_id is None:
             db.session.rollback()
-            return _why_not_stored(new.submission_id)
+            return _why_not_stored(new)
         if new.ticket_id is not None and not _claim_ticket(new.ticket_id, response_id, new.submitted_at):
             db.session.rollback()
             return StoreOutcome.TICKET_USED
@@ -93,6 +102,8 @@ def store_response(new: NewResponse) -> StoreOutcome:
                  "campaign_id": new.campaign_id, "community_id": new.community_id}
                 for item, (value, number, text) in new.answers
             ])
+        if before_commit is not None:
+            before_commit(response_id)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -112,10 +123,15 @@ def _claim_ticket(ticket_id: int, response_id: int, at: datetime) -> bool:
     return claimed.rowcount == 1
 
 
-def _why_not_stored(submission_id: str) -> StoreOutcome:
-    seen = db.session.execute(
-        sa.select(Response.id).where(Response.submission_id == submission_id)).first()
-    return StoreOutcome.DUPLICATE if seen else StoreOutcome.ALREADY_ANSWERED
+def _why_not_stored(new: NewResponse) -> StoreOutcome:
+    """Which unique rule turned the insert into a no-op (asked only on that rare path)."""
+    if db.session.execute(sa.select(Response.id).where(Response.submission_id == new.submission_id)).first():
+        return StoreOutcome.DUPLICATE
+    if new.paper_serial is not None and db.session.execute(
+            sa.select(Response.id).where(Response.campaign_id == new.campaign_id,
+                                         Response.paper_serial == new.paper_serial)).first():
+        return StoreOutcome.PAPER_ENTERED
+    return StoreOutcome.ALREADY_ANSWERED
 
 
 #: Fewest scale items in a section for identical answers to count as straight-lining.

@@ -83,12 +83,17 @@ class Response(db.Model):
     #: Why an evaluator left this response out of the statistics; None while it counts.
     #: Who did it and when is in the audit log; the response itself is never deleted.
     exclusion_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The staff member who typed in a paper questionnaire (None for residents' own answers).
+    entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    #: The number written on a paper questionnaire; one paper is entered once per campaign.
+    paper_serial: Mapped[str | None] = mapped_column(sa.String(32))
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan",
                                                  passive_deletes=True)
 
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "once_key"),
+        sa.UniqueConstraint("campaign_id", "paper_serial"),
         sa.Index("ix_responses_campaign_community", "campaign_id", "community_id"),
     )
 
