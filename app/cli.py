@@ -68,7 +68,7 @@ def surveys_import_xlsform(file: str, survey_id: str | None, force: bool):
             click.echo(str(refusal), err=True)
         for warning in e.warnings:
             click.echo(f"warning: {warning}", err=True)
-        click.echo(f"{len(e.refusals)} thing(s) cannot be carried over; nothing was written.", err=True)
+        click.echo(f"{len(e.refusals)} problem(s) found; nothing was written.", err=True)
         sys.exit(1)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

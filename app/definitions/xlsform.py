@@ -96,9 +96,11 @@ class Finding:
     name: str | None = None
 
     def __str__(self) -> str:
-        where = f" {self.sheet} row {self.row}" if self.row is not None else (f" {self.sheet}" if self.sheet else "")
-        name = f" ({self.name})" if self.name else ""
-        return f"{self.file}:{where}{name}: {self.message}"
+        """form.xlsx: survey row 7 (age): unsupported type 'date'"""
+        where = " ".join(str(part) for part in (self.sheet, "row" if self.row is not None else None, self.row)
+                         if part is not None)
+        where += f" ({self.name})" if self.name else ""
+        return f"{self.file}:{' ' + where + ':' if where else ''} {self.message}"
 
 
 class XLSFormRefused(ValueError):
@@ -382,7 +384,7 @@ class _Builder:
         if self.groups:
             outer = self.groups[0]
             row.warn(Caution.NESTED_GROUP, outer=outer["name"] or f"row {outer['row']}",
-                     title=self.section["title"] if self.section and self.section.get("title") else "")
+                     title=(self.section or {}).get("title") or "(untitled)")
         else:
             self.section = {"title": title, "items": []}
             self.sections.append(self.section)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 from functools import wraps
@@ -23,7 +24,7 @@ from ..resident import operations as resident_ops
 from ..submissions import NewResponse, StoreOutcome, quality_flags_at_submit, refresh_quality_flags, store_response
 from ..models.types import utcnow
 from ..templating import LOCAL_TZ, local_time
-from . import bp, operations, printing, queries, scope
+from . import bp, imports, operations, printing, queries, scope
 from .forms import CampaignForm, ExclusionForm, LoginForm, SiteForm, TicketBatchForm
 
 login_manager.login_view = "staff.login"
@@ -498,3 +499,42 @@ def paper_entry(campaign_id: int):
                                serial_error=f"编号 {serial} 的问卷已经录入过了，没有重复保存。", **context), 409
     flash(f"已保存{'（编号 ' + serial + '）' if serial else ''}。请录入下一份。")
     return redirect(url_for("staff.paper_entry", campaign_id=campaign.id, community=community.id), 303)
+
+
+# -- imports ---------------------------------------------------------------------------
+
+def _import_communities(access: scope.CampaignAccess) -> dict[str, Region]:
+    return {r.code: r for r in db.session.scalars(sa.select(Region).where(Region.id.in_(access.community_ids)))}
+
+
+@bp.route("/campaigns/<int:campaign_id>/import", methods=["GET", "POST"])
+@may_change
+def import_responses(campaign_id: int):
+    campaign, access = _campaign_or_404(campaign_id)
+    if request.method == "GET":
+        return render_template("staff/import.html", campaign=campaign, report=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template("staff/import.html", campaign=campaign, report=None, missing=True), 400
+    data = upload.read()
+    report = imports.check_and_store(campaign, _import_communities(access), upload.filename, data,
+                                     current_user.id)
+    if report.problems:
+        db.session.rollback()
+        return render_template("staff/import.html", campaign=campaign, report=report), 400
+    audit.record("import", "campaign", campaign.id, after={
+        "file": upload.filename, "sha256": hashlib.sha256(data).hexdigest(), "responses": report.stored})
+    db.session.commit()
+    flash(f"已导入 {report.stored} 份回答。")
+    return redirect(url_for("staff.campaign", campaign_id=campaign.id), 303)
+
+
+@bp.get("/campaigns/<int:campaign_id>/import/template.xlsx")
+@login_required
+def import_template(campaign_id: int):
+    campaign, access = _campaign_or_404(campaign_id)
+    data = imports.template_xlsx(campaign.survey_version.survey_definition, sorted(_import_communities(access)))
+    response = make_response(data)
+    response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = f'attachment; filename="import-template-campaign-{campaign.id}.xlsx"'
+    return response
