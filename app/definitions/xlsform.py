@@ -37,6 +37,11 @@ from .model import Scale, SurveyDefinition
 from .types import NUMBER_LIMIT, TEXT_LIMIT
 
 
+#: XLSForm metadata rows: recorded by the phone, not asked of the resident.
+METADATA_TYPES = frozenset({"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber",
+                            "username", "email", "audit", "start-geopoint"})
+
+
 class Refusal(enum.Enum):
     """What cannot be carried over; any one of them and nothing is written."""
 
@@ -72,6 +77,8 @@ class Caution(enum.Enum):
     """What is carried over with a loss; printed, but the file is written."""
 
     NOTE = "note dropped (we have no display-only items); copy its words into intro or a help if needed"
+    METADATA = ("metadata '{type}' dropped: Minyi records when a form is shown and sent by itself, "
+                "and collects no device or phone identifiers")
     NESTED_GROUP = "group inside group '{outer}': its questions stay in the section '{title}'"
     CONSTRAINT = "constraint {expr!r} dropped: only simple bounds ({forms}) are carried over"
     REQUIRED_EXPR = "required {expr!r} is a condition; the item was made optional"
@@ -359,6 +366,9 @@ class _Builder:
                 row.refuse(Refusal.UNSUPPORTED_TYPE, type=type_text, why="")
             else:
                 self._question(row, command, list_name=m["list_name"])
+        elif type_text in METADATA_TYPES:
+            # KoboToolbox puts start and end into every new form: drop them, do not refuse the form.
+            row.warn(Caution.METADATA, type=type_text)
         else:
             kind = _question_kind(type_text)
             if kind is None:

@@ -472,10 +472,8 @@ def test_everything_that_cannot_be_carried_over_is_listed_together_with_row_and_
         | 问卷        | f       |
     """)
     listed = [(f.code, f.sheet, f.row, f.name) for f in problems.refusals]
+    # Metadata rows (start, today, deviceid) are dropped with a warning, not refused.
     assert listed == [
-        (Refusal.UNSUPPORTED_TYPE, "survey", 2, "start"),
-        (Refusal.UNSUPPORTED_TYPE, "survey", 3, "today"),
-        (Refusal.UNSUPPORTED_TYPE, "survey", 4, "deviceid"),
         (Refusal.UNSUPPORTED_TYPE, "survey", 6, "when"),
         (Refusal.UNSUPPORTED_TYPE, "survey", 7, "where"),
         (Refusal.UNSUPPORTED_TYPE, "survey", 8, "photo"),
@@ -485,8 +483,10 @@ def test_everything_that_cannot_be_carried_over_is_listed_together_with_row_and_
         (Refusal.BAD_KEY, "survey", 14, "Q-1"),
         (Refusal.RESERVED_KEY, "survey", 15, "errors"),
     ]
-    assert "unsupported type 'geopoint'" in problems.refusals[4].message
-    assert str(problems.refusals[0]) == "form.xlsx: survey row 2 (start): unsupported type 'start'"
+    assert "unsupported type 'geopoint'" in problems.refusals[1].message
+    assert str(problems.refusals[0]) == "form.xlsx: survey row 6 (when): unsupported type 'date'"
+    assert [(w.code, w.row) for w in problems.warnings if w.code is Caution.METADATA] == [
+        (Caution.METADATA, 2), (Caution.METADATA, 3), (Caution.METADATA, 4)]
 
 
 @pytest.mark.parametrize(("relevant", "code"), [
@@ -674,10 +674,10 @@ def test_the_command_lists_every_refusal_exits_1_and_writes_nothing(runner, surv
     result = runner.invoke(args=["surveys", "import-xlsform", str(path)])
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert "form.xlsx: survey row 2 (start): unsupported type 'start'" in lines
+    assert not any("unsupported type 'start'" in line for line in lines)
     assert "form.xlsx: survey row 4 (day): unsupported type 'date'" in lines
     assert any(line.startswith("form.xlsx: survey row 5 (b): relevant") for line in lines)
-    assert lines[-1] == "3 problem(s) found; nothing was written."
+    assert lines[-1] == "2 problem(s) found; nothing was written."
     assert sorted(p.name for p in surveys_dir.iterdir()) == before
 
 
