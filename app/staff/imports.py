@@ -78,11 +78,12 @@ def template_xlsx(definition: SurveyDefinition, community_codes: list[str]) -> b
     return buf.getvalue()
 
 
-def read_rows(filename: str, data: bytes) -> list[dict[str, str]]:
-    """The rows of a CSV (UTF-8, with or without BOM, or GB18030 as Excel saves it) or XLSX file."""
+def read_rows(filename: str, data: bytes, sheet_name: str = "responses") -> list[dict[str, str]]:
+    """The rows of a CSV (UTF-8, with or without BOM, or GB18030 as Excel saves it) or XLSX file,
+    as {header: text}; blank rows skipped."""
     if filename.lower().endswith(".xlsx"):
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book["responses"] if "responses" in book.sheetnames else book.worksheets[0]
+        sheet = book[sheet_name] if sheet_name in book.sheetnames else book.worksheets[0]
         values = [["" if v is None else _cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     elif filename.lower().endswith(".csv"):
         for encoding in ("utf-8-sig", "gb18030"):
