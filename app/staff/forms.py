@@ -60,3 +60,17 @@ class TicketBatchForm(FlaskForm):
 class ExclusionForm(FlaskForm):
     reason = StringField("不计入统计的原因", validators=[DataRequired("请写明原因。"), Length(max=500, message="原因最多 500 个字。")],
                          render_kw={"placeholder": "如：同一人重复填写；工作人员代填"})
+
+
+class AccountForm(FlaskForm):
+    username = StringField("用户名（登录用）", validators=[DataRequired("请填写用户名。"), Length(max=64, message="最多 64 位。")])
+    display_name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=100)])
+    role = SelectField("角色", validators=[DataRequired("请选择角色。")])
+    region = SelectField("负责的区域", coerce=int, validators=[DataRequired("请选择区域。")])
+    password = PasswordField("初始密码（至少 10 位）", validators=[
+        DataRequired("请填写初始密码。"), Length(min=10, max=200, message="密码至少 10 位。")])
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField("新密码（至少 10 位）", validators=[
+        DataRequired("请填写新密码。"), Length(min=10, max=200, message="密码至少 10 位。")])

@@ -204,3 +204,22 @@ def include_response(response: Response, *, actor: Account | None = None) -> Non
     before = {"exclusion_reason": response.exclusion_reason}
     response.exclusion_reason = None
     audit.record("include", "response", response.id, actor=actor, before=before, after={"exclusion_reason": None})
+
+
+ACCOUNT_FIELDS = ("username", "display_name", "role", "region_id", "active")
+
+
+def set_account_active(account: Account, active: bool, *, actor: Account | None = None) -> None:
+    """Disable or enable an account; accounts are never deleted (the audit log names them)."""
+    before = audit.snapshot(account, ACCOUNT_FIELDS)
+    account.active = active
+    audit.record("account", "account", account.id, actor=actor, before=before,
+                 after=audit.snapshot(account, ACCOUNT_FIELDS))
+
+
+def reset_password(account: Account, password: str, *, actor: Account | None = None) -> None:
+    """Give an account a new password. The audit entry says that it changed, never what to."""
+    if len(password) < 10:
+        raise ValueError("the password must have at least 10 characters")
+    account.set_password(password)
+    audit.record("account", "account", account.id, actor=actor, after={"password": "changed"})
