@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -32,6 +32,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      compare_type=True, render_as_batch=True)
+    # Before CSRFProtect, whose check reads (and so size-checks) the form: spreadsheet imports
+    # may be larger than any other request.
+    @app.before_request
+    def allow_large_uploads():
+        if request.endpoint in app.config["LARGE_UPLOAD_ENDPOINTS"]:
+            request.max_content_length = app.config["LARGE_UPLOAD_BYTES"]
+
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -68,6 +68,9 @@ DEFAULTS = {
     # A 20-item survey with every text box full is about 400 KB URL-encoded; anything
     # bigger is not a survey answer.
     "MAX_CONTENT_LENGTH": 512 * 1024,
+    # Spreadsheet imports (20,000 rows) are the only larger requests.
+    "LARGE_UPLOAD_ENDPOINTS": ("staff.import_responses", "staff.import_regions"),
+    "LARGE_UPLOAD_BYTES": 16 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # How long a shown form stays good for submitting (its CSRF token and its signed

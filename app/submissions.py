@@ -129,6 +129,7 @@ def _why_not_stored(new: NewResponse) -> StoreOutcome:
         return StoreOutcome.DUPLICATE
     if new.paper_serial is not None and db.session.execute(
             sa.select(Response.id).where(Response.campaign_id == new.campaign_id,
+                                         Response.community_id == new.community_id,
                                          Response.paper_serial == new.paper_serial)).first():
         return StoreOutcome.PAPER_ENTERED
     return StoreOutcome.ALREADY_ANSWERED
@@ -179,7 +180,8 @@ def refresh_quality_flags(campaign_id: int) -> QualityCheck:
     rows = db.session.execute(
         sa.select(table.c.id, table.c.started_at, table.c.submitted_at, table.c.network_hash, table.c.quality_flags)
         .where(table.c.campaign_id == campaign_id).order_by(table.c.id)).all()
-    durations = [(r.submitted_at - r.started_at).total_seconds() if r.started_at else None for r in rows]
+    # Clamped at 0: a clock set wrong on one server must not make a duration negative.
+    durations = [max(0.0, (r.submitted_at - r.started_at).total_seconds()) if r.started_at else None for r in rows]
     speed = too_fast(durations)
     burst = bursts([r.network_hash for r in rows], [r.submitted_at.timestamp() for r in rows])
     recomputed = QualityFlag.TOO_FAST | QualityFlag.BURST

@@ -212,3 +212,37 @@ def test_failed_statements_do_not_write_answers_to_the_log(app):
     db.session.rollback()
     assert "秘密的回答" not in str(caught.value)
     assert "hidden due to hide_parameters" in str(caught.value)
+
+
+def test_upgrading_a_database_with_data_keeps_every_row(tmp_path):
+    """Batch migrations rebuild SQLite tables; with foreign keys on, the DROP of the old table
+    would cascade and delete child rows. Fill a database at the first revision, upgrade, count."""
+    from flask_migrate import upgrade
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}"})
+    with app.app_context():
+        upgrade(revision="0001")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            run = conn.exec_driver_sql
+            run("INSERT INTO regions (id, code, name, level) VALUES (1, 'D', '区', 'district')")
+            run("INSERT INTO regions (id, code, name, level, parent_id) VALUES (2, 'S', '街道', 'street', 1)")
+            run("INSERT INTO regions (id, code, name, level, parent_id, households, kind) "
+                "VALUES (3, 'C', '社区', 'community', 2, 100, 'urban')")
+            run("INSERT INTO surveys (id, key, title, created_at) VALUES (1, 's', '问卷', '2026-01-01 00:00:00')")
+            run("INSERT INTO survey_versions (id, survey_id, number, definition, content_hash, created_at) "
+                "VALUES (1, 1, 1, '{}', 'h', '2026-01-01 00:00:00')")
+            run("INSERT INTO campaigns (id, name, survey_version_id, one_response_per_device, created_at) "
+                "VALUES (1, '调查', 1, 1, '2026-01-01 00:00:00')")
+            run("INSERT INTO campaign_communities (campaign_id, community_id, target_sample) VALUES (1, 3, 80)")
+            for i in (1, 2):
+                run(f"INSERT INTO responses (id, campaign_id, community_id, channel, submitted_at, submission_id, "
+                    f"quality_flags) VALUES ({i}, 1, 3, 'qr', '2026-01-02 00:00:00', 'sub{i}', 0)")
+                run(f"INSERT INTO answers (response_id, item, value, campaign_id, community_id) "
+                    f"VALUES ({i}, 'q', '5', 1, 3)")
+        upgrade()
+        with db.engine.connect() as conn:
+            counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
+                      for t in ("regions", "campaign_communities", "responses", "answers")}
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        db.engine.dispose()
+    assert counts == {"regions": 3, "campaign_communities": 1, "responses": 2, "answers": 2}

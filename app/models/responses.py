@@ -85,7 +85,7 @@ class Response(db.Model):
     exclusion_reason: Mapped[str | None] = mapped_column(sa.Text)
     #: The staff member who typed in a paper questionnaire (None for residents' own answers).
     entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
-    #: The number written on a paper questionnaire; one paper is entered once per campaign.
+    #: The number written on a paper questionnaire; one paper is entered once (per community).
     paper_serial: Mapped[str | None] = mapped_column(sa.String(32))
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan",
@@ -93,7 +93,8 @@ class Response(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "once_key"),
-        sa.UniqueConstraint("campaign_id", "paper_serial"),
+        # Each community numbers its own papers (from 1): a number is unique within one.
+        sa.UniqueConstraint("campaign_id", "community_id", "paper_serial"),
         sa.Index("ix_responses_campaign_community", "campaign_id", "community_id"),
     )
 

@@ -41,7 +41,13 @@ class CampaignForm(FlaskForm):
                                     NumberRange(1, 20, "允许误差请填 1 到 20 之间的数。")])
     one_response_per_device = BooleanField("每部手机只能填一次（共用平板时请取消）", default=True)
 
+    def validate_opens_at(self, field):
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError("请填写 2000 到 2100 年之间的时间。")
+
     def validate_closes_at(self, field):
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError("请填写 2000 到 2100 年之间的时间。")
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:
             raise ValidationError("结束时间要晚于开始时间。")
 

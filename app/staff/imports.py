@@ -30,6 +30,7 @@ SERIAL_COLUMN = "paper_serial"
 #: Rows one import may hold.
 MAX_ROWS = 20_000
 SERIAL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,16 @@ def read_rows(filename: str, data: bytes, sheet_name: str = "responses") -> list
         raise ValueError("只能导入 .xlsx 或 .csv 文件。")
     if not values:
         raise ValueError("文件是空的。")
-    header = [h.strip() for h in values[0]]
-    rows = [dict(zip(header, (v.strip() for v in row))) for row in values[1:] if any(str(v).strip() for v in row)]
+    header = [str(h).strip() for h in values[0]]
+    # Blank header cells (a trailing comma, a styled cell past the template in Excel/WPS) are no columns.
+    columns = [i for i, name in enumerate(header) if name]
+    rows = []
+    for row in values[1:]:
+        cells = [str(v).strip() for v in row]
+        if any(cells):
+            if any(CONTROL_CHARACTERS.search(c) for c in cells):
+                raise ValueError(f"第 {len(rows) + 2} 行里有无法保存的特殊符号。")
+            rows.append({header[i]: (cells[i] if i < len(cells) else "") for i in columns})
     if len(rows) > MAX_ROWS:
         raise ValueError(f"一次最多导入 {MAX_ROWS} 行。")
     return rows
@@ -147,11 +156,12 @@ def check_and_store(campaign: Campaign, communities: dict[str, Region], filename
             report.problems.append(RowProblem(number, COMMUNITY_COLUMN, "社区代码不对，或者不在本次调查/您的辖区里。"))
         serial = row.get(SERIAL_COLUMN, "") or None
         if serial is not None:
+            key = (row.get(COMMUNITY_COLUMN, ""), serial)  # numbers are per community
             if not SERIAL_RE.fullmatch(serial):
                 report.problems.append(RowProblem(number, SERIAL_COLUMN, "问卷编号只能是数字、字母、- 或 _，最多 32 位。"))
-            elif serial in serials:
-                report.problems.append(RowProblem(number, SERIAL_COLUMN, f"和第 {serials[serial]} 行的编号重复。"))
-            serials.setdefault(serial, number)
+            elif key in serials:
+                report.problems.append(RowProblem(number, SERIAL_COLUMN, f"和第 {serials[key]} 行的编号重复。"))
+            serials.setdefault(key, number)
         formdata = MultiDict()
         for item in definition.items:
             value = row.get(item.key, "")
@@ -170,10 +180,13 @@ def check_and_store(campaign: Campaign, communities: dict[str, Region], filename
             answers = form.answer_rows()
             prepared.append((number, community, serial, answers))
 
-    taken = set(db.session.scalars(sa.select(Response.paper_serial).where(
-        Response.campaign_id == campaign.id, Response.paper_serial.in_(list(serials))))) if serials else set()
-    for serial in sorted(taken):
-        report.problems.append(RowProblem(serials[serial], SERIAL_COLUMN, f"编号 {serial} 的问卷已经在系统里了。"))
+    codes = {r.id: code for code, r in communities.items()}
+    taken = {(codes.get(community_id), serial) for community_id, serial in db.session.execute(
+        sa.select(Response.community_id, Response.paper_serial).where(
+            Response.campaign_id == campaign.id,
+            Response.paper_serial.in_([serial for _code, serial in serials])))} if serials else set()
+    for key in sorted(taken & set(serials)):
+        report.problems.append(RowProblem(serials[key], SERIAL_COLUMN, f"编号 {key[1]} 的问卷已经在系统里了。"))
     submission_ids = {number: uuid.UUID(hashlib.sha256(f"{campaign.id}:{digest}:{number}".encode()).hexdigest()[:32]).hex
                       for number, *_ in prepared}
     if submission_ids and db.session.scalar(sa.select(sa.func.count(Response.id)).where(

@@ -83,10 +83,13 @@ def import_regions(district: Region, filename: str, data: bytes, actor: Account)
     codes_elsewhere = set(db.session.scalars(sa.select(Region.code).where(
         Region.code.in_([row.get("code", "") for row in rows]), Region.id.not_in(region_ids_under(district.id)))))
     levels = {code: region.level for code, region in in_district.items()}
-    plan = []
+    plan, seen_codes = [], {}
     for number, row in enumerate(rows, start=2):
         code, name, parent_code = row.get("code", ""), row.get("name", ""), row.get("parent_code", "")
         problems_before = len(report.problems)
+        if code in seen_codes:
+            report.problems.append(RowProblem(number, "code", f"和第 {seen_codes[code]} 行的代码重复。"))
+        seen_codes.setdefault(code, number)
         if not code or len(code) > 32:
             report.problems.append(RowProblem(number, "code", "请填写代码（最多 32 位）。"))
         elif code in codes_elsewhere:
@@ -100,7 +103,7 @@ def import_regions(district: Region, filename: str, data: bytes, actor: Account)
         level = CHILD_LEVEL[parent_level]
         households, kind = row.get("households", ""), row.get("kind", "")
         if level is RegionLevel.COMMUNITY:
-            if households and (not households.isdigit() or int(households) > 10_000_000):
+            if households and (not (households.isascii() and households.isdigit()) or int(households) > 10_000_000):
                 report.problems.append(RowProblem(number, "households", "户数请填一个整数。"))
             if kind and kind not in KIND_WORDS:
                 report.problems.append(RowProblem(number, "kind", "社区类型请填“城市社区”或“村改居”。"))
@@ -128,8 +131,12 @@ def import_regions(district: Region, filename: str, data: bytes, actor: Account)
         fields = ("name", "households", "kind")
         before = audit.snapshot(region, fields)
         region.name = name
+        # An empty cell (or a missing column) keeps what is there; it never erases it.
         if level is RegionLevel.COMMUNITY:
-            region.households, region.kind = households, kind
+            if households is not None:
+                region.households = households
+            if kind is not None:
+                region.kind = kind
         after = audit.snapshot(region, fields)
         if after != before:
             audit.record("edit", "region", region.id, actor=actor, before=before, after=after)

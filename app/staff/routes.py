@@ -37,6 +37,18 @@ login_manager.session_protection = "basic"
 _DUMMY_HASH = generate_password_hash("not a password")
 
 
+#: Control characters (other than tab and line breaks): PostgreSQL cannot store NUL, and none
+#: belongs in anything staff type.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@bp.before_request
+def refuse_control_characters():
+    for value in list(request.args.values()) + list(request.form.values()):
+        if CONTROL_CHARACTERS.search(value):
+            abort(400, "内容里有无法保存的特殊符号。")
+
+
 @login_manager.user_loader
 def load_account(account_id: str) -> Account | None:
     account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
@@ -77,7 +89,8 @@ def login():
 
 def _safe_next(target: str | None) -> str:
     # Only our own staff pages: never an address on another site.
-    if target and target.startswith("/staff/") and "//" not in target and "\\" not in target:
+    if target and target.startswith("/staff/") and "//" not in target and "\\" not in target \
+            and target.isascii() and not re.search(r"[\x00-\x20\x7f]", target):  # no spaces, no line breaks
         return target
     return url_for("staff.home")
 
@@ -212,7 +225,11 @@ def posters(campaign_id: int):
 @login_required
 def posters_pdf(campaign_id: int):
     campaign, access = _campaign_or_404(campaign_id)
-    pdf = printing.posters_pdf([_poster(campaign, site) for site in _campaign_sites(campaign, access)])
+    sites = _campaign_sites(campaign, access)
+    if not sites:
+        flash("这些社区还没有考评点，没有海报可以下载。请先在社区页面添加考评点。")
+        return redirect(url_for("staff.posters", campaign_id=campaign.id), 303)
+    pdf = printing.posters_pdf([_poster(campaign, site) for site in sites])
     return _pdf(pdf, f"posters-campaign-{campaign.id}.pdf")
 
 
@@ -283,11 +300,27 @@ def ticket_batch_pdf(batch_id: int):
 RESPONSES_PER_PAGE = 200
 
 
+def _may_review(view):
+    """Individual responses are for evaluators and the district: not for the street or the
+    community being evaluated (answers about their own cadres, and who might have given them)."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.role.may_exclude:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
 @bp.post("/campaigns/<int:campaign_id>/quality")
-@login_required
+@_may_review
 def check_quality(campaign_id: int):
-    campaign, _access = _campaign_or_404(campaign_id)
+    campaign, access = _campaign_or_404(campaign_id)
+    if not access.covers_all:  # the check rewrites flags across the whole campaign
+        abort(403)
     check = refresh_quality_flags(campaign.id)
+    audit.record("check", "campaign", campaign.id, after={
+        "responses": check.responses, "too_fast": check.too_fast, "bursts": check.bursts})
     db.session.commit()
     median = f"，中位用时 {check.median_seconds / 60:.1f} 分钟" if check.median_seconds else ""
     flash(f"已检查 {check.responses} 份回答{median}：填得特别快的 {check.too_fast} 份，"
@@ -296,7 +329,7 @@ def check_quality(campaign_id: int):
 
 
 @bp.get("/campaigns/<int:campaign_id>/responses")
-@login_required
+@_may_review
 def campaign_responses(campaign_id: int):
     campaign, access = _campaign_or_404(campaign_id)
     show = request.args.get("show", "flagged")
@@ -326,7 +359,7 @@ def _response_or_404(response_id: int) -> Response:
 
 
 @bp.get("/responses/<int:response_id>")
-@login_required
+@_may_review
 def response_detail(response_id: int):
     response = _response_or_404(response_id)
     campaign = db.session.get(Campaign, response.campaign_id)
@@ -345,15 +378,14 @@ def response_detail(response_id: int):
 
 
 @bp.post("/responses/<int:response_id>/<any(exclude, include):action>")
-@login_required
+@_may_review
 def response_exclusion(response_id: int, action: str):
     response = _response_or_404(response_id)
-    if not current_user.role.may_exclude:
-        abort(403)
     form = ExclusionForm()
     if action == "include":  # (the blueprint's CSRF check has already run)
-        operations.include_response(response)
-        flash("这份回答重新计入统计。")
+        if response.excluded:
+            operations.include_response(response)
+            flash("这份回答重新计入统计。")
     else:
         if not form.validate_on_submit():
             flash("没有改动：" + "；".join(e for errors in form.errors.values() for e in errors))
@@ -366,7 +398,7 @@ def response_exclusion(response_id: int, action: str):
 
 # -- the audit log ---------------------------------------------------------------------
 
-ACTION_LABELS = {"create": "新建", "edit": "修改", "open": "开始", "close": "结束", "import": "导入",
+ACTION_LABELS = {"check": "检查可疑回答", "create": "新建", "edit": "修改", "open": "开始", "close": "结束", "import": "导入",
                  "exclude": "不计入统计", "include": "重新计入", "login": "登录", "account": "账号变更"}
 OBJECT_LABELS = {"campaign": "调查", "site": "考评点", "region": "区域", "account": "账号", "response": "回答",
                  "ticket_batch": "问卷票", "survey_version": "问卷版本"}
@@ -519,8 +551,14 @@ def import_responses(campaign_id: int):
     if upload is None or not upload.filename:
         return render_template("staff/import.html", campaign=campaign, report=None, missing=True), 400
     data = upload.read()
-    report = imports.check_and_store(campaign, _import_communities(access), upload.filename, data,
-                                     current_user.id)
+    upload.close()  # a large upload is a temporary file: let it go now
+    try:
+        report = imports.check_and_store(campaign, _import_communities(access), upload.filename, data,
+                                         current_user.id)
+    except sa.exc.IntegrityError:
+        # The same file imported at the same moment (a double click): the other one won.
+        db.session.rollback()
+        report = imports.ImportReport(problems=[imports.RowProblem(1, "", "这个文件已经导入过了，没有重复导入。")])
     if report.problems:
         db.session.rollback()
         return render_template("staff/import.html", campaign=campaign, report=report), 400
@@ -567,7 +605,14 @@ def import_regions():
         flash("请先选择要上传的文件。")
         return redirect(url_for("staff.regions"), 303)
     data = upload.read()
-    report = regions_import.import_regions(current_user.region, upload.filename, data, current_user._get_current_object())
+    upload.close()  # a large upload is a temporary file: let it go now
+    try:
+        report = regions_import.import_regions(current_user.region, upload.filename, data,
+                                               current_user._get_current_object())
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        report = regions_import.RegionImport(problems=[imports.RowProblem(1, "", "同一时间有另一次导入，请刷新后再试。")])
     if report.problems:
         db.session.rollback()
         return _regions_page(report, 400)

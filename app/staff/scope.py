@@ -38,6 +38,8 @@ class CampaignAccess:
     community_ids: frozenset[int]
     #: Whether the account may change the campaign: all its communities in scope, and a role that changes things.
     may_change: bool
+    #: Whether every community of the campaign is in the account's scope.
+    covers_all: bool = False
 
     @property
     def may_view(self) -> bool:
@@ -48,7 +50,8 @@ def campaign_access(account: Account, campaign: Campaign) -> CampaignAccess:
     mine = set(db.session.scalars(community_ids_under(account.region_id)))
     members = {cc.community_id for cc in campaign.communities}
     visible = frozenset(members & mine)
-    return CampaignAccess(visible, account.role.may_change and bool(members) and members <= mine)
+    covers_all = bool(members) and members <= mine
+    return CampaignAccess(visible, account.role.may_change and covers_all, covers_all)
 
 
 def visible_campaigns(account: Account) -> list[Campaign]:

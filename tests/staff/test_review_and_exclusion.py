@@ -92,9 +92,27 @@ def test_an_exclusion_needs_a_reason(as_role, world):
     assert db.session.get(Response, response_id).exclusion_reason is None
 
 
-@pytest.mark.parametrize("role, status", [("admin", 200), ("street", 200), ("community", 404), ("evaluator", 200),
+@pytest.mark.parametrize("role, status", [("admin", 200), ("street", 403), ("community", 403), ("evaluator", 200),
                                           ("outsider", 404)])
-def test_a_response_is_seen_only_within_scope(as_role, world, role, status):
+def test_a_response_is_seen_only_by_reviewers_within_scope(as_role, world, role, status):
+    """Street and community staff see the totals, not residents' individual answers."""
     response_id = add_response(world.campaigns["A"], world.regions["C2"], seconds=200, network="n")
     db.session.commit()
     assert as_role(role).get(f"/staff/responses/{response_id}").status_code == status
+
+
+@pytest.mark.parametrize("role, status", [("admin", 303), ("evaluator", 303), ("street", 403), ("community", 403),
+                                          ("outsider", 404)])
+def test_only_reviewers_covering_the_whole_campaign_check_it(as_role, world, role, status):
+    client = as_role(role)
+    result = client.post(f"/staff/campaigns/{world.campaigns['A'].id}/quality", data={"csrf_token": csrf_of(client, "/staff/")})
+    assert result.status_code == status
+    assert bool(db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "check"))) == (status == 303)
+
+
+def test_including_a_response_that_counts_already_changes_nothing(as_role, world):
+    response_id = add_response(world.campaigns["A"], world.regions["C1"], seconds=200, network="n")
+    db.session.commit()
+    client = as_role("admin")
+    client.post(f"/staff/responses/{response_id}/include", data={"csrf_token": csrf_of(client, "/staff/")})
+    assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "include")) is None
