@@ -246,3 +246,11 @@ def test_upgrading_a_database_with_data_keeps_every_row(tmp_path):
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         db.engine.dispose()
     assert counts == {"regions": 3, "campaign_communities": 1, "responses": 2, "answers": 2}
+
+
+def test_site_tokens_never_start_with_a_dash():
+    """A token starting with "-" is read as an option by `flask qr` (it made a test flaky once)."""
+    from app.models.regions import new_site_token
+    tokens = [new_site_token() for _ in range(5000)]
+    assert not any(t.startswith("-") for t in tokens)
+    assert len(set(tokens)) == 5000 and all(len(t) == 22 for t in tokens)

@@ -65,8 +65,15 @@ class Region(db.Model):
 
 
 def new_site_token() -> str:
-    """128 random bits, URL-safe: a site's address cannot be guessed from another's."""
-    return secrets.token_urlsafe(16)
+    """128 random bits, URL-safe: a site's address cannot be guessed from another's.
+
+    Never starting with "-", which a shell or a command's options would take for a flag
+    (`flask qr -abc…`).
+    """
+    while True:
+        token = secrets.token_urlsafe(16)
+        if not token.startswith("-"):
+            return token
 
 
 class Site(db.Model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,13 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .accounts import Account
 from .campaigns import Campaign
-from .regions import Region
+from .regions import Region, new_site_token
 from .types import BigKey, UTCDateTime, utcnow
 
 
 def new_ticket_token() -> str:
-    """128 random bits: a ticket cannot be guessed from another."""
-    return secrets.token_urlsafe(16)
+    """Like a site's token: 128 random bits, never starting with "-"."""
+    return new_site_token()
 
 
 class TicketBatch(db.Model):
