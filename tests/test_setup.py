@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 from datetime import datetime, timedelta, timezone
@@ -16,7 +15,7 @@ from PIL import Image
 
 from app import config, create_app
 from app.extensions import db
-from app.models import Campaign, CampaignState, Response, Site
+from app.models import Campaign, CampaignState, Site
 from app.models.surveys import AnsweredVersionError
 from app.staff.operations import sync_survey
 from tests.conftest import ROOT

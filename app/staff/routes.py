@@ -265,10 +265,10 @@ def tickets(campaign_id: int):
             abort(403)
         if form.validate_on_submit():
             community = next(row.community for row in counts if row.community.id == form.community.data)
-            batch = operations.issue_tickets(campaign, community, form.count.data)
+            operations.issue_tickets(campaign, community, form.count.data)
             db.session.commit()
             flash(f"已生成 {form.count.data} 张问卷票，请下载打印后随机发给居民。")
-            return redirect(url_for("staff.tickets", campaign_id=campaign.id, new=batch.id), 303)
+            return redirect(url_for("staff.tickets", campaign_id=campaign.id), 303)
     batches = db.session.scalars(
         sa.select(TicketBatch).where(TicketBatch.campaign_id == campaign.id,
                                      TicketBatch.community_id.in_(access.community_ids))

@@ -6,7 +6,6 @@ Create Date: 2026-11-22 20:40:28.495329
 
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEntry, Campaign, CampaignState, Site
-from app.models.types import utcnow
 from tests.staff.conftest import csrf_of
 
 ROLES = ["admin", "street", "community", "evaluator", "outsider"]
