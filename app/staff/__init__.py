@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 
-from . import routes  # noqa: E402,F401
+from . import views  # noqa: E402,F401

@@ -1,0 +1,105 @@
+"""The campaign list, a campaign's progress page, creating, opening and closing campaigns, and sites."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
+
+from ...extensions import db
+from ...models import Region, RegionLevel, Survey, SurveyVersion
+from ...models.types import utcnow
+from ...templating import LOCAL_TZ
+from .. import bp, operations, queries, scope
+from ..forms import CampaignForm, SiteForm
+from .common import campaign_or_404, may_change
+
+
+@bp.get("/")
+@login_required
+def home():
+    campaigns = scope.visible_campaigns(current_user)
+    return render_template("staff/home.html", campaigns=campaigns, now=utcnow())
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@login_required
+def campaign(campaign_id: int):
+    campaign, access = campaign_or_404(campaign_id)
+    rows = queries.campaign_progress(campaign, access.community_ids)
+    margins = {row.community.id: queries.reached_margin(row, campaign.confidence) for row in rows}
+    return render_template("staff/campaign.html", campaign=campaign, access=access, rows=rows, margins=margins,
+                           now=utcnow())
+
+
+@bp.post("/campaigns/<int:campaign_id>/<any(open, close):action>")
+@may_change
+def campaign_state(campaign_id: int, action: str):
+    campaign, access = campaign_or_404(campaign_id)
+    if not access.may_change:
+        abort(403)
+    change = operations.open_campaign if action == "open" else operations.close_campaign
+    if change(campaign, utcnow()):
+        db.session.commit()
+        flash("调查已开始，居民现在可以扫码填写。" if action == "open" else "调查已结束，不再接收新的回答。")
+    return redirect(url_for("staff.campaign", campaign_id=campaign.id), 303)
+
+
+def _latest_versions() -> list[SurveyVersion]:
+    surveys = db.session.scalars(sa.select(Survey).options(joinedload(Survey.versions)).order_by(Survey.title)).unique()
+    return [s.latest_version for s in surveys if s.latest_version is not None]
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@may_change
+def new_campaign():
+    form = CampaignForm()
+    versions = _latest_versions()
+    communities = scope.communities_in_scope(current_user)
+    form.survey_version.choices = [SelectChoice(v.id, f"{v.survey.title}（第 {v.number} 版）") for v in versions]
+    form.communities.choices = [SelectChoice(c.id, f"{c.parent.name} · {c.name}") for c in communities]
+    if request.method == "GET":
+        form.communities.data = [c.id for c in communities] if len(communities) <= 12 else []
+    if form.validate_on_submit():
+        chosen = [c for c in communities if c.id in set(form.communities.data)]
+        version = next(v for v in versions if v.id == form.survey_version.data)
+        campaign = operations.create_campaign(
+            form.name.data.strip(), version, chosen,
+            opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
+            one_response_per_device=form.one_response_per_device.data,
+            confidence=form.confidence.data, margin=form.margin.data / 100)
+        db.session.commit()
+        flash("调查已创建。" + ("" if campaign.opens_at else "还没有设开始时间：准备好后点“开始调查”。"))
+        return redirect(url_for("staff.campaign", campaign_id=campaign.id), 303)
+    return render_template("staff/campaign_new.html", form=form), 400 if form.errors else 200
+
+
+def _local_to_utc(local: datetime | None) -> datetime | None:
+    """A time typed on the page (China time) as an aware UTC time."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+
+
+@bp.route("/communities/<int:community_id>/sites", methods=["GET", "POST"])
+@login_required
+def sites(community_id: int):
+    community = db.session.get(Region, community_id) if 0 < community_id < 2**31 else None
+    if community is None or community.level is not RegionLevel.COMMUNITY or not scope.covers(current_user, community):
+        abort(404)
+    form = SiteForm()
+    if request.method == "POST":
+        if not current_user.role.may_change:
+            abort(403)
+        if form.validate_on_submit():
+            operations.add_site(community, form.name.data.strip())
+            db.session.commit()
+            flash("考评点已添加，可以打印二维码了。")
+            return redirect(url_for("staff.sites", community_id=community.id), 303)
+    return render_template("staff/sites.html", community=community, form=form,
+                           base_url=current_app.config["BASE_URL"]), 400 if form.errors else 200
+
