@@ -3,6 +3,7 @@
 from .accounts import Account, Role
 from .audit import AuditEntry
 from .campaigns import Campaign, CampaignCommunity, CampaignState
+from .paper import PaperKeying
 from .regions import CommunityKind, Region, RegionLevel, Site
 from .responses import Answer, Channel, QualityFlag, Response
 from .surveys import Survey, SurveyVersion
@@ -11,5 +12,5 @@ from .tickets import Ticket, TicketBatch
 __all__ = [
     "Account", "AuditEntry", "Role",
     "Answer", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind",
-    "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
+    "PaperKeying", "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
 ]

@@ -42,6 +42,8 @@ class Campaign(db.Model):
     #: The sampling plan the targets were computed with: confidence level and margin of error.
     confidence: Mapped[float] = mapped_column(default=0.95, server_default="0.95")
     margin: Mapped[float] = mapped_column(default=0.05, server_default="0.05")
+    #: Every paper questionnaire is typed in twice, by two people, and stored once both agree.
+    double_entry: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     survey_version: Mapped[SurveyVersion] = relationship()
