@@ -62,7 +62,8 @@ class NewResponse:
     paper_serial: str | None = None
 
 
-def _insert(table):
+def insert_ignoring_conflicts(table):
+    """An INSERT that can end ``.on_conflict_do_nothing()``, in the database's own dialect."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
@@ -79,7 +80,7 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
     On any error the transaction is rolled back and nothing of the response remains.
     """
     statement = (
-        _insert(Response.__table__)
+        insert_ignoring_conflicts(Response.__table__)
         .values(campaign_id=new.campaign_id, community_id=new.community_id, site_id=new.site_id,
                 channel=new.channel, started_at=new.started_at, submitted_at=new.submitted_at,
                 submission_id=new.submission_id, device_hash=new.device_hash,

@@ -15,7 +15,7 @@ from wtforms.validators import ValidationError
 
 from .choices import read_choices
 from .errors import Code, ProblemList
-from .model import Item
+from .model import Choice, Item
 from .scales import build_scale
 
 #: Hard ceiling on any free-text answer.

@@ -25,14 +25,24 @@ def _at_least_one(field):
         raise ValidationError("请至少选一个社区。")
 
 
-class CampaignForm(FlaskForm):
+def _valid_year(form, field):
+    if field.data and not 2000 <= field.data.year <= 2100:
+        raise ValidationError("请填写 2000 到 2100 年之间的时间。")
+
+
+def _closes_after_opening(form, field):
+    if field.data and form.opens_at.data and field.data <= form.opens_at.data:
+        raise ValidationError("结束时间要晚于开始时间。")
+
+
+class CampaignSettingsForm(FlaskForm):
+    """What can be set when a campaign is made and changed afterwards."""
+
     name = StringField("调查名称", validators=[DataRequired("请填写调查名称。"), Length(max=200, message="名称最多 200 个字。")])
-    survey_version = SelectField("问卷", coerce=int, validators=[DataRequired("请选择问卷。")])
-    communities = CheckboxesField("在哪些社区开展", coerce=int, validators=[lambda form, field: _at_least_one(field)])
-    opens_at = DateTimeLocalField("开始时间", format="%Y-%m-%dT%H:%M", validators=[Optional()],
+    opens_at = DateTimeLocalField("开始时间", format="%Y-%m-%dT%H:%M", validators=[Optional(), _valid_year],
                                   render_kw={"step": 60})
-    closes_at = DateTimeLocalField("结束时间", format="%Y-%m-%dT%H:%M", validators=[Optional()],
-                                   render_kw={"step": 60})
+    closes_at = DateTimeLocalField("结束时间", format="%Y-%m-%dT%H:%M",
+                                   validators=[Optional(), _valid_year, _closes_after_opening], render_kw={"step": 60})
     confidence = SelectField("置信水平", coerce=float, default=0.95,
                              choices=[SelectChoice(0.90, "90%"), SelectChoice(0.95, "95%（常用）"),
                                       SelectChoice(0.99, "99%")])
@@ -40,16 +50,37 @@ class CampaignForm(FlaskForm):
                         validators=[InputRequired("请填写允许误差。"),
                                     NumberRange(1, 20, "允许误差请填 1 到 20 之间的数。")])
     one_response_per_device = BooleanField("每部手机只能填一次（共用平板时请取消）", default=True)
+    double_entry = BooleanField("纸质问卷双人录入（两个人各录一遍，一致才保存）", default=False)
 
-    def validate_opens_at(self, field):
-        if field.data and not 2000 <= field.data.year <= 2100:
-            raise ValidationError("请填写 2000 到 2100 年之间的时间。")
 
-    def validate_closes_at(self, field):
-        if field.data and not 2000 <= field.data.year <= 2100:
-            raise ValidationError("请填写 2000 到 2100 年之间的时间。")
-        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
-            raise ValidationError("结束时间要晚于开始时间。")
+class CampaignForm(CampaignSettingsForm):
+    survey_version = SelectField("问卷", coerce=int, validators=[DataRequired("请选择问卷。")])
+    communities = CheckboxesField("在哪些社区开展", coerce=int, validators=[lambda form, field: _at_least_one(field)])
+
+
+class CampaignEditForm(CampaignSettingsForm):
+    add_communities = CheckboxesField("再加入这些社区", coerce=int, validators=[Optional()])
+    recompute_targets = BooleanField("按户数和上面的抽样要求重新计算所有社区的目标", default=False)
+
+
+#: Largest target sample one community may be given.
+MAX_TARGET = 100_000
+
+
+def read_targets(formdata, community_ids) -> tuple[dict[int, int | None], dict[int, str]]:
+    """The per-community targets typed on the edit page (fields ``target-<community id>``):
+    a whole number from 1 to MAX_TARGET, or empty for no target. Returns (targets, errors)."""
+    targets: dict[int, int | None] = {}
+    errors: dict[int, str] = {}
+    for community_id in community_ids:
+        raw = (formdata.get(f"target-{community_id}") or "").strip()
+        if not raw:
+            targets[community_id] = None
+        elif raw.isdigit() and raw.isascii() and 1 <= int(raw) <= MAX_TARGET:
+            targets[community_id] = int(raw)
+        else:
+            errors[community_id] = f"目标请填 1 到 {MAX_TARGET} 之间的整数，或者留空。"
+    return targets, errors
 
 
 class SiteForm(FlaskForm):

@@ -12,13 +12,31 @@ from .. import audit
 from ..analysis.sampling import cochran_sample_size
 from ..definitions import SurveyDefinition
 from ..extensions import db
-from ..models import (Account, Campaign, CampaignCommunity, CampaignState, CommunityKind, Region, RegionLevel,
-                      Response, Role, Site, Survey, SurveyVersion, Ticket, TicketBatch)
+from ..models import (
+    Account,
+    Campaign,
+    CampaignCommunity,
+    CampaignState,
+    CommunityKind,
+    PaperKeying,
+    Region,
+    RegionLevel,
+    Response,
+    Role,
+    Site,
+    Survey,
+    SurveyVersion,
+    Ticket,
+    TicketBatch,
+)
 from ..models.accounts import ROLE_LEVELS
 from ..models.regions import PARENT_LEVEL
 
 CAMPAIGN_FIELDS = ("name", "survey_version_id", "opens_at", "closes_at", "one_response_per_device",
-                   "confidence", "margin")
+                   "confidence", "margin", "double_entry")
+#: What edit_campaign may change (the questionnaire is fixed once a campaign exists).
+EDITABLE_CAMPAIGN_FIELDS = ("name", "opens_at", "closes_at", "one_response_per_device", "confidence", "margin",
+                            "double_entry")
 
 
 def add_region(code: str, name: str, level: RegionLevel, parent: Region | None = None, *,
@@ -101,7 +119,7 @@ def version_has_responses(version: SurveyVersion) -> bool:
 def create_campaign(name: str, version: SurveyVersion, communities: dict[Region, int | None] | list[Region], *,
                     opens_at: datetime | None, closes_at: datetime | None = None,
                     one_response_per_device: bool = True, confidence: float = 0.95, margin: float = 0.05,
-                    actor: Account | None = None) -> Campaign:
+                    double_entry: bool = False, actor: Account | None = None) -> Campaign:
     """A campaign asking ``version`` in ``communities``.
 
     Given as a list, each community's target sample is computed from its households with
@@ -114,7 +132,8 @@ def create_campaign(name: str, version: SurveyVersion, communities: dict[Region,
         communities = {c: cochran_sample_size(c.households, confidence=confidence, margin=margin)
                        for c in communities}
     campaign = Campaign(name=name, survey_version=version, opens_at=opens_at, closes_at=closes_at,
-                        one_response_per_device=one_response_per_device, confidence=confidence, margin=margin)
+                        one_response_per_device=one_response_per_device, confidence=confidence, margin=margin,
+                        double_entry=double_entry)
     for community, target in communities.items():
         if community.level is not RegionLevel.COMMUNITY:
             raise ValueError(f"{community.name} is not a community")
@@ -125,6 +144,63 @@ def create_campaign(name: str, version: SurveyVersion, communities: dict[Region,
                  after=audit.snapshot(campaign, CAMPAIGN_FIELDS) | {
                      "targets": {c.code: t for c, t in communities.items()}})
     return campaign
+
+
+class CampaignEditRefused(ValueError):
+    """An edit that would break a rule; the message is for the staff member (Chinese)."""
+
+
+def _targets_by_code(campaign: Campaign) -> dict[str, int | None]:
+    return {cc.community.code: cc.target_sample for cc in campaign.communities}
+
+
+def edit_campaign(campaign: Campaign, changes: dict, *, targets: dict[int, int | None] | None = None,
+                  add_communities: list[Region] = (), recompute_targets: bool = False,
+                  actor: Account | None = None) -> bool:
+    """Change a campaign's settings, its communities' targets, or add communities; one audit
+    entry with every changed field before and after. Returns False when nothing changed.
+
+    ``targets`` maps community id → target (None for none). New communities, and all of
+    them with ``recompute_targets``, get Cochran's target at the campaign's (new) plan.
+    Turning double entry off is refused while papers wait for a second keying or to be
+    settled: they would be stranded.
+    """
+    unknown = set(changes) - set(EDITABLE_CAMPAIGN_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    opens_at, closes_at = changes.get("opens_at", campaign.opens_at), changes.get("closes_at", campaign.closes_at)
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise CampaignEditRefused("结束时间要晚于开始时间。")
+    if campaign.double_entry and changes.get("double_entry") is False:
+        waiting = db.session.scalar(sa.select(sa.func.count(PaperKeying.id)).where(
+            PaperKeying.campaign_id == campaign.id, PaperKeying.response_id.is_(None)))
+        if waiting:
+            raise CampaignEditRefused("还有纸质问卷在等第二遍录入或核对，处理完以后才能改成只录一遍。")
+    members = {cc.community_id for cc in campaign.communities}
+    for community in add_communities:
+        if community.level is not RegionLevel.COMMUNITY:
+            raise ValueError(f"{community.name} is not a community")
+    before = audit.snapshot(campaign, CAMPAIGN_FIELDS) | {"targets": _targets_by_code(campaign)}
+    for name, value in changes.items():
+        setattr(campaign, name, value)
+    for community in add_communities:
+        if community.id not in members:
+            campaign.communities.append(CampaignCommunity(community=community, target_sample=cochran_sample_size(
+                community.households, confidence=campaign.confidence, margin=campaign.margin)))
+    for cc in campaign.communities:
+        if recompute_targets:
+            cc.target_sample = cochran_sample_size(cc.community.households, confidence=campaign.confidence,
+                                                   margin=campaign.margin)
+        elif targets is not None and cc.community_id in targets:
+            cc.target_sample = targets[cc.community_id]
+    db.session.flush()
+    after = audit.snapshot(campaign, CAMPAIGN_FIELDS) | {"targets": _targets_by_code(campaign)}
+    changed_before = {k: v for k, v in before.items() if after.get(k) != v}
+    if not changed_before:
+        return False
+    audit.record("edit", "campaign", campaign.id, actor=actor, before=changed_before,
+                 after={k: after[k] for k in changed_before})
+    return True
 
 
 def open_campaign(campaign: Campaign, now: datetime, *, actor: Account | None = None) -> bool:
