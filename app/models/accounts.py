@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -77,6 +79,16 @@ class Account(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def session_key(self) -> str:
+        """A keyed fingerprint of the password hash: it changes with the password, so a
+        session made before a password reset no longer logs anyone in."""
+        secret = current_app.config["SECRET_KEY"].encode()
+        return hmac.new(secret, self.password_hash.encode(), hashlib.sha256).hexdigest()[:20]
+
+    def get_id(self) -> str:  # Flask-Login: what the session remembers
+        return f"{self.id}:{self.session_key}"
 
     def __repr__(self) -> str:
         return f"<Account {self.username} {self.role.value}>"

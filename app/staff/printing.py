@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
@@ -43,11 +42,30 @@ class Slip:
     serial: str
 
 
-def _qr_image(url: str) -> ImageReader:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=2)
+def _draw_qr(c: canvas.Canvas, url: str, x: float, y: float, side: float) -> None:
+    """A QR code as vector squares (sharp at any print resolution, and much cheaper than an
+    image per code): each run of dark modules in a row is one rectangle."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=2)
     code.add_data(url)
     code.make(fit=True)
-    return ImageReader(code.make_image().get_image())
+    matrix = code.get_matrix()  # with the quiet zone (border) included
+    module = side / len(matrix)
+    path = c.beginPath()
+    for row, cells in enumerate(matrix):
+        top = y + side - (row + 1) * module
+        col = 0
+        while col < len(cells):
+            if cells[col]:
+                start = col
+                while col < len(cells) and cells[col]:
+                    col += 1
+                path.rect(x + start * module, top, (col - start) * module, module)
+            else:
+                col += 1
+    c.saveState()
+    c.setFillGray(0)
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _fit(c: canvas.Canvas, text: str, size: float, width: float) -> float:
@@ -73,7 +91,7 @@ def posters_pdf(posters: list[Poster]) -> bytes:
         c.setFont(FONT, _fit(c, POSTER_HOWTO, 17, width - 2 * margin))
         c.drawCentredString(width / 2, height - 185, POSTER_HOWTO)
         side = 340
-        c.drawImage(_qr_image(poster.url), (width - side) / 2, height - 215 - side, side, side)
+        _draw_qr(c, poster.url, (width - side) / 2, height - 215 - side, side)
         c.setFont(FONT, _fit(c, POSTER_PROMISE, 14, width - 2 * margin))
         c.drawCentredString(width / 2, height - 250 - side, POSTER_PROMISE)
         c.setFont("Helvetica", _fit(c, poster.url, 11, width - 2 * margin))
@@ -127,7 +145,7 @@ def _slip(c: canvas.Canvas, slip: Slip, x: float, top: float, cell_w: float, cel
     c.drawString(x + pad, top - pad - 30, slip.community)
     qr_top = top - pad - 42
     side = cell_h - 2 * pad - 50
-    c.drawImage(_qr_image(slip.url), x + pad, qr_top - side, side, side)
+    _draw_qr(c, slip.url, x + pad, qr_top - side, side)
     text_x = x + pad + side + 8
     c.setFont(FONT, 11)
     for line, text in enumerate(SLIP_LINES):

@@ -96,3 +96,27 @@ def test_a_region_outside_the_district_is_not_offered(as_role, world):
     response = create(as_role("admin"), world, region=world.regions["C4"].id)
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(Account.id))) == 5
+
+
+def test_a_password_reset_ends_the_accounts_other_sessions(app, as_role, world):
+    from tests.staff.conftest import log_in
+    street = as_role("street")
+    assert street.get("/staff/").status_code == 200
+    admin = as_role("admin")
+    response = admin.post(f"/staff/accounts/{world.accounts['street'].id}/password",
+                          data={"csrf_token": csrf_of(admin, "/staff/accounts"), "password": "a brand new secret"})
+    assert response.status_code == 303
+    # The session logged in with the old password is over …
+    assert street.get("/staff/").status_code == 302
+    # … and the new password works.
+    fresh = app.test_client()
+    assert log_in(fresh, "street", "a brand new secret").status_code == 303
+    assert fresh.get("/staff/").status_code == 200
+
+
+def test_resetting_ones_own_password_keeps_this_session(as_role, world):
+    admin = as_role("admin")
+    response = admin.post(f"/staff/accounts/{world.accounts['admin'].id}/password",
+                          data={"csrf_token": csrf_of(admin, "/staff/accounts"), "password": "another long secret"})
+    assert response.status_code == 303
+    assert admin.get("/staff/").status_code == 200

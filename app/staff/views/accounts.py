@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
@@ -76,7 +76,9 @@ def account_password(account_id: int):
     if form.validate_on_submit():
         operations.reset_password(account, form.password.data)
         db.session.commit()
-        flash(f"账号 {account.username} 的密码已重设。")
+        if account.id == current_user.id:
+            login_user(account)  # one's own sessions elsewhere end; this one goes on
+        flash(f"账号 {account.username} 的密码已重设，用旧密码登录的地方都已退出。")
     else:
         flash("密码没有改：" + "；".join(e for errors in form.errors.values() for e in errors))
     return redirect(url_for("staff.accounts"), 303)

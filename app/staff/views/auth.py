@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 
 import sqlalchemy as sa
@@ -36,9 +37,13 @@ def refuse_control_characters():
 
 
 @login_manager.user_loader
-def load_account(account_id: str) -> Account | None:
-    account = db.session.get(Account, int(account_id)) if account_id.isdigit() else None
-    return account if account is not None and account.active else None
+def load_account(session_id: str) -> Account | None:
+    """The account a session belongs to, unless it was disabled or its password reset since."""
+    account_id, _, key = session_id.partition(":")
+    account = db.session.get(Account, int(account_id)) if account_id.isdigit() and len(account_id) < 12 else None
+    if account is None or not account.active or not hmac.compare_digest(key, account.session_key):
+        return None
+    return account
 
 
 def _failed_login(response) -> bool:
