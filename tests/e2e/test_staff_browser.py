@@ -69,3 +69,69 @@ def test_an_organiser_runs_a_campaign_from_the_browser(server, browser, world):
     assert cells[3] == "1" and cells[6] == "1"  # 纸质 1, 合计 1
     shot(page, "staff-progress")
     context.close()
+
+
+def _log_in(browser, server, username):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/staff/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{server}/staff/")
+    return context, page
+
+
+def _key_paper(page, serial, codes):
+    expect(page.locator("#paper_serial")).to_be_focused()
+    page.keyboard.type(serial)
+    for typed in codes:
+        page.keyboard.press("Tab")
+        page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+
+
+def test_two_keyers_and_a_settler_enter_papers_twice(server, browser, world):
+    campaign_id = world.campaigns["A"].id
+    # The street officer switches the campaign to double entry on its settings page.
+    street_context, street = _log_in(browser, server, "street")
+    street.goto(f"{server}/staff/campaigns/{campaign_id}")
+    street.get_by_role("link", name="修改设置").click()
+    street.get_by_label(re.compile("纸质问卷双人录入")).check()
+    street.get_by_role("button", name="保存设置").click()
+    expect(street.locator("body")).to_contain_text("调查设置已保存")
+    expect(street.locator("body")).to_contain_text("纸质问卷双人录入")
+
+    # The community worker keys two papers first.
+    community_context, community = _log_in(browser, server, "community")
+    community.goto(f"{server}/staff/campaigns/{campaign_id}/paper")
+    _key_paper(community, "0001", ("4", "1", "5", "wechat", "12", ""))
+    expect(community.locator("body")).to_contain_text("第一遍已保存（编号 0001）")
+    _key_paper(community, "0002", ("3", "2", "", "board", "30", ""))
+    expect(community.locator("body")).to_contain_text("第一遍已保存（编号 0002）")
+
+    # The street officer keys them again: the first agrees, the second has a slip of the finger.
+    street.goto(f"{server}/staff/campaigns/{campaign_id}/paper?community={world.regions['C1'].id}")
+    _key_paper(street, "0001", ("4", "1", "5", "wechat", "12", ""))
+    expect(street.locator("body")).to_contain_text("完全一致，这份问卷已保存")
+    _key_paper(street, "0002", ("3", "2", "", "board", "3", ""))
+    expect(street.locator("body")).to_contain_text("有 1 处不一致（第 5 题）")
+    shot(street, "staff-double-entry-differs")
+
+    # The district admin settles it with the paper in hand.
+    admin_context, admin = _log_in(browser, server, "admin")
+    admin.goto(f"{server}/staff/campaigns/{campaign_id}")
+    admin.get_by_role("link", name="待第二遍和待核对的问卷").first.click()
+    admin.get_by_role("link", name="核对").click()
+    expect(admin.locator("body")).to_contain_text("第一遍：30；第二遍：3")
+    shot(admin, "staff-double-entry-settle")
+    admin.locator("#p-years").fill("30")
+    admin.get_by_role("button", name="按原件保存").click()
+    expect(admin.locator("body")).to_contain_text("编号 0002 已核对并保存")
+
+    admin.goto(f"{server}/staff/campaigns/{campaign_id}")
+    cells = admin.locator("tr", has_text="翠湖社区").locator("td").all_inner_texts()
+    assert cells[3] == "2" and cells[6] == "2"  # 纸质 2, 合计 2
+    for context in (street_context, community_context, admin_context):
+        context.close()
