@@ -99,6 +99,11 @@ class ExclusionForm(FlaskForm):
                          render_kw={"placeholder": "如：同一人重复填写；工作人员代填"})
 
 
+class CorrectionForm(FlaskForm):
+    reason = StringField("为什么更正", validators=[DataRequired("请写明为什么更正。"), Length(max=500, message="最多 500 个字。")],
+                         render_kw={"placeholder": "如：核对原件，第 5 题录错了"})
+
+
 class AccountForm(FlaskForm):
     username = StringField("用户名（登录用）", validators=[DataRequired("请填写用户名。"), Length(max=64, message="最多 64 位。")])
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=100)])

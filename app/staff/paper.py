@@ -20,7 +20,7 @@ from .. import audit
 from ..definitions import SurveyDefinition
 from ..definitions.types import AnswerRow
 from ..extensions import db
-from ..models import Account, Channel, PaperKeying, Response
+from ..models import Account, Answer, Channel, PaperKeying, QualityFlag, Response
 from ..submissions import NewResponse, StoreOutcome, insert_ignoring_conflicts, quality_flags_at_submit, store_response
 
 Answers = list[tuple[str, AnswerRow]]
@@ -66,13 +66,14 @@ def formdata_of(definition: SurveyDefinition, answers: Answers, leave_out: Itera
 
 
 def shown_answer(definition: SurveyDefinition, item_key: str, answers: Answers) -> str:
-    """An item's answer as staff read it: codes with their labels (“2 满意”), or the number or words."""
+    """An item's answer as staff read it: codes with their labels (“2 满意”) in the
+    questionnaire's order, or the number or words; “（空）” when unanswered."""
     item = definition.items_by_key[item_key]
+    order = {c.code: i for i, c in enumerate(item.choices)}
     labels = {c.code: c.label for c in item.choices}
+    rows = sorted((row for key, row in answers if key == item_key), key=lambda row: order.get(row[0], len(order)))
     parts = []
-    for key, (value, _number, text) in answers:
-        if key != item_key:
-            continue
+    for value, _number, text in rows:
         if item.type == "text":
             parts.append(text or "")
         elif value in labels:
@@ -262,3 +263,42 @@ def waiting_counts(campaign_id: int, community_ids: Iterable[int]) -> dict[int, 
     for community_id, _serial, n in rows:
         counts.setdefault(community_id, [0, 0])[0 if n == 1 else 1] += 1
     return {community_id: (once, differ) for community_id, (once, differ) in counts.items()}
+
+
+#: Channels whose answers staff typed in, and so may correct from the paper.
+CORRECTABLE_CHANNELS = frozenset({Channel.PAPER, Channel.IMPORT})
+
+
+def stored_answers(response_id: int) -> Answers:
+    rows = db.session.execute(sa.select(Answer.item, Answer.value, Answer.number, Answer.text)
+                              .where(Answer.response_id == response_id).order_by(Answer.item, Answer.value))
+    return [(item, (value, number, text)) for item, value, number, text in rows]
+
+
+def correct_answers(response: Response, answers: Answers, reason: str, definition: SurveyDefinition, *,
+                    actor: Account) -> list[str]:
+    """Replace a typed-in response's answers with the ones read again off the paper; the
+    response itself stays (same id, same times). The audit entry keeps every changed item
+    before and after, and the reason. Returns the changed items ([] changes nothing).
+    Residents' own answers are never corrected."""
+    if response.channel not in CORRECTABLE_CHANNELS:
+        raise ValueError("only answers typed in by staff can be corrected")
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a correction needs a reason")
+    old = stored_answers(response.id)
+    changed = differing_items(definition, old, answers)
+    if not changed:
+        return []
+    db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
+    db.session.execute(sa.insert(Answer.__table__), [
+        {"response_id": response.id, "item": item, "value": value, "number": number, "text": text,
+         "campaign_id": response.campaign_id, "community_id": response.community_id}
+        for item, (value, number, text) in answers])
+    straight = QualityFlag.STRAIGHT_LINE
+    response.quality_flags = int((QualityFlag(response.quality_flags) & ~straight)
+                                 | (quality_flags_at_submit(definition, answers) & straight))
+    audit.record("correct", "response", response.id, actor=actor,
+                 before={key: shown_answer(definition, key, old) for key in changed},
+                 after={key: shown_answer(definition, key, answers) for key in changed} | {"reason": reason})
+    return changed

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Answer, AuditEntry, Channel, Response
+from tests.staff.conftest import csrf_of
 
 
 def paper_page(client, campaign_id: int, community_id: int) -> dict:
@@ -105,3 +106,56 @@ def test_who_may_enter_papers_for_which_community(as_role, world, role, communit
             "csrf_token": token.group(1) if token else "", "community": community_id, **PAPER})
     assert response.status_code == status
     assert db.session.scalar(sa.select(sa.func.count(Response.id))) == (1 if status == 303 else 0)
+
+
+def correction_page(client, response_id: int) -> tuple[str, str]:
+    html = client.get(f"/staff/responses/{response_id}/correct").get_data(as_text=True)
+    token = re.search(r'<input id="csrf_token" name="csrf_token" type="hidden" value="([^"]*)"', html).group(1)
+    return html, unescape(token)
+
+
+def test_a_mistyped_paper_is_corrected_with_a_reason_and_audited(as_role, world):
+    assert enter(as_role("community"), world, **PAPER).status_code == 303
+    stored = db.session.scalar(sa.select(Response))
+    client = as_role("evaluator")
+    html, token = correction_page(client, stored.id)
+    assert re.search(r'name="years" autocomplete="off"\s+value="12"', html)  # shown as typed
+    typed = {k: v for k, v in PAPER.items() if k != "paper_serial"}
+    no_reason = client.post(f"/staff/responses/{stored.id}/correct", data={"csrf_token": token, **typed, "years": "21"})
+    assert no_reason.status_code == 400 and "请写明为什么更正" in no_reason.get_data(as_text=True)
+    response = client.post(f"/staff/responses/{stored.id}/correct", data={
+        "csrf_token": token, **typed, "years": "21", "channels": "wechat", "reason": "核对原件"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Response.id))) == 1
+    rows = db.session.execute(sa.select(Answer.item, Answer.value, Answer.number, Answer.campaign_id)
+                              .where(Answer.item.in_(["years", "channels"])).order_by(Answer.item)).all()
+    assert rows == [("channels", "wechat", None, stored.campaign_id), ("years", "21", 21.0, stored.campaign_id)]
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "correct"))
+    assert entry.object_id == str(stored.id) and entry.account.username == "evaluator"
+    assert entry.before == {"channels": "wechat 微信群、board 公开栏", "years": "12"}
+    assert entry.after == {"channels": "wechat 微信群", "years": "21", "reason": "核对原件"}
+
+
+@pytest.mark.parametrize("role, status", [("community", 403), ("street", 403), ("admin", 200), ("outsider", 404)])
+def test_only_the_district_and_evaluators_correct_papers(as_role, world, role, status):
+    assert enter(as_role("community"), world, **PAPER).status_code == 303
+    stored = db.session.scalar(sa.select(Response))
+    assert as_role(role).get(f"/staff/responses/{stored.id}/correct").status_code == status
+
+
+def test_residents_own_answers_are_never_corrected(as_role, world):
+    import uuid
+
+    from app.models.types import utcnow
+    from app.submissions import NewResponse, store_response
+    store_response(NewResponse(campaign_id=world.campaigns["A"].id, community_id=world.regions["C1"].id,
+                               channel=Channel.QR, submission_id=uuid.uuid4().hex, submitted_at=utcnow(),
+                               answers=[("sat", ("4", None, None))]))
+    stored = db.session.scalar(sa.select(Response))
+    client = as_role("admin")
+    assert client.get(f"/staff/responses/{stored.id}/correct").status_code == 403
+    response = client.post(f"/staff/responses/{stored.id}/correct", data={
+        "csrf_token": csrf_of(client, "/staff/"), "sat": "1", "reason": "想改"})
+    assert response.status_code == 403
+    assert db.session.scalar(sa.select(Answer.value).where(Answer.item == "sat")) == "4"

@@ -18,7 +18,9 @@ from ...resident import operations as resident_ops
 from ...submissions import StoreOutcome
 from .. import bp, paper
 from ..paper import KeyingOutcome
-from .common import campaign_or_404, may_change
+from ..forms import CorrectionForm
+from .common import campaign_or_404, may_change, may_review
+from .review import response_or_404
 
 PAPER_SERIAL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -196,3 +198,36 @@ def paper_settle(campaign_id: int, keying_id: int):
     flash(f"编号 {first.paper_serial} 已核对并保存。" if outcome in (StoreOutcome.STORED, StoreOutcome.DUPLICATE)
           else f"编号 {first.paper_serial} 的问卷已经保存过了，没有重复保存。")
     return redirect(url_for("staff.paper_waiting", campaign_id=campaign.id), 303)
+
+
+@bp.route("/responses/<int:response_id>/correct", methods=["GET", "POST"])
+@may_review
+def correct_response(response_id: int):
+    """Correct a typed-in response (paper or import) from the paper, with a reason; only
+    the district and evaluators may, never the community being evaluated."""
+    response = response_or_404(response_id)
+    if response.channel not in paper.CORRECTABLE_CHANNELS:
+        abort(403, "居民自己填写的回答不能更改。")
+    campaign = db.session.get(Campaign, response.campaign_id)
+    definition = campaign.survey_version.survey_definition
+    form_class = make_survey_form(definition)
+    reason_form = CorrectionForm()
+    context = dict(response=response, campaign=campaign, definition=definition, reason_form=reason_form,
+                   community=db.session.get(Region, response.community_id),
+                   notes=resident_ops.condition_notes(definition))
+    if request.method == "GET":
+        form = form_class(formdata=paper.formdata_of(definition, paper.stored_answers(response.id)))
+        return render_template("staff/response_correct.html", form=form, **context)
+    posted = _paper_formdata(request.form, definition)
+    posted.pop("reason", None)
+    if form_class.has_foreign_fields(posted):
+        abort(400)
+    form = form_class(formdata=posted)
+    reason_ok = reason_form.validate_on_submit()
+    if not (form.validate() and reason_ok):
+        return render_template("staff/response_correct.html", form=form, **context), 400
+    changed = paper.correct_answers(response, form.answer_rows(), reason_form.reason.data, definition,
+                                    actor=current_user._get_current_object())
+    db.session.commit()
+    flash(f"已更正 {len(changed)} 题，改动前后都记在操作记录里。" if changed else "答案和原来一样，没有改动。")
+    return redirect(url_for("staff.response_detail", response_id=response.id), 303)

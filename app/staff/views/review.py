@@ -54,7 +54,7 @@ def campaign_responses(campaign_id: int):
                            communities=communities, limit=RESPONSES_PER_PAGE)
 
 
-def _response_or_404(response_id: int) -> Response:
+def response_or_404(response_id: int) -> Response:
     response = db.session.get(Response, response_id) if 0 < response_id < 2**63 else None
     if response is None:
         abort(404)
@@ -67,7 +67,7 @@ def _response_or_404(response_id: int) -> Response:
 @bp.get("/responses/<int:response_id>")
 @may_review
 def response_detail(response_id: int):
-    response = _response_or_404(response_id)
+    response = response_or_404(response_id)
     campaign = db.session.get(Campaign, response.campaign_id)
     definition = campaign.survey_version.survey_definition
     given: dict[str, list] = {}
@@ -86,7 +86,7 @@ def response_detail(response_id: int):
 @bp.post("/responses/<int:response_id>/<any(exclude, include):action>")
 @may_review
 def response_exclusion(response_id: int, action: str):
-    response = _response_or_404(response_id)
+    response = response_or_404(response_id)
     form = ExclusionForm()
     if action == "include":  # (the blueprint's CSRF check has already run)
         if response.excluded:
