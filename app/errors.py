@@ -26,12 +26,19 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+#: What a person reads when a change (not a page) is refused.
+REFUSED_CHANGE = {403: "您没有权限做这件事，什么都没有改动。"}
+
+
 def error_response(status: int, detail: str | None = None):
-    """A Chinese error page, or {"error": …} JSON under /api/."""
+    """A Chinese error page, or {"error": …} JSON under /api/. ``detail`` (our own words,
+    given to abort()) replaces the general message."""
     title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    if request.method == "POST" and status in REFUSED_CHANGE:
+        message = REFUSED_CHANGE[status]
     if wants_json():
         return jsonify(error={"status": status, "title": title, "message": detail or message}), status
-    return render_template("error.html", title=title, message=message), status
+    return render_template("error.html", title=title, message=detail or message), status
 
 
 def register(app: Flask) -> None:
@@ -41,7 +48,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
-        return error_response(e.code or 500, e.description if wants_json() else None)
+        # Werkzeug's stock English description is for machines; words we passed to abort()
+        # (always Chinese) are for the person and shown on the page too.
+        ours = e.description != type(e).description
+        return error_response(e.code or 500, e.description if wants_json() or ours else None)
 
     @app.errorhandler(Exception)
     def server_error(e: Exception):

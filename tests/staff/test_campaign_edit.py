@@ -134,3 +134,11 @@ def test_progress_counts_only_what_counts_and_the_random_sample_apart(as_role, w
     assert cells[8] == "±%.1f" % (margin_of_error(50, 3000) * 100)
     assert cells[9] == "±%.1f" % (margin_of_error(20, 3000) * 100)
     assert cells[11] == "5"
+
+
+def test_a_refused_change_says_nothing_was_changed(as_role, world):
+    client = as_role("evaluator")
+    response = client.post(f"/staff/campaigns/{world.campaigns['A'].id}/close",
+                           data={"csrf_token": csrf_of(client, "/staff/")})
+    assert response.status_code == 403 and "您没有权限做这件事，什么都没有改动" in response.get_data(as_text=True)
+    assert "您没有权限查看这个页面" in client.get(f"/staff/campaigns/{world.campaigns['A'].id}/edit").get_data(as_text=True)

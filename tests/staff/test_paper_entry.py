@@ -154,7 +154,8 @@ def test_residents_own_answers_are_never_corrected(as_role, world):
                                answers=[("sat", ("4", None, None))]))
     stored = db.session.scalar(sa.select(Response))
     client = as_role("admin")
-    assert client.get(f"/staff/responses/{stored.id}/correct").status_code == 403
+    refused = client.get(f"/staff/responses/{stored.id}/correct")
+    assert refused.status_code == 403 and "居民自己填写的回答不能更改" in refused.get_data(as_text=True)
     response = client.post(f"/staff/responses/{stored.id}/correct", data={
         "csrf_token": csrf_of(client, "/staff/"), "sat": "1", "reason": "想改"})
     assert response.status_code == 403
