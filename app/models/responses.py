@@ -26,7 +26,7 @@ class Channel(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"qr": "扫码", "ticket": "随机发放票", "meeting": "坝坝会", "paper": "纸质问卷",
+        return {"qr": "扫码", "ticket": "问卷票", "meeting": "坝坝会", "paper": "纸质问卷",
                 "import": "导入"}[self.value]
 
     @property

@@ -96,7 +96,7 @@ def test_used_tickets_are_counted(as_role, world, app):
     listing = as_role("community").get(f"/staff/campaigns/{world.campaigns['A'].id}/tickets").get_data(as_text=True)
     assert re.search(r"<td>翠湖社区</td><td class=\"n\">4</td><td class=\"n\">3</td>", listing)
     progress = as_role("community").get(f"/staff/campaigns/{world.campaigns['A'].id}").get_data(as_text=True)
-    assert "随机票" in progress
+    assert "问卷票" in progress
 
 
 @pytest.mark.parametrize("count, words", [("0", "1 到 500"), ("501", "1 到 500"), ("", "请填写要印多少张")])
