@@ -2,6 +2,7 @@
 
 from .accounts import Account, Role
 from .audit import AuditEntry
+from .forms import HandledForm
 from .campaigns import Campaign, CampaignCommunity, CampaignState
 from .paper import PaperKeying
 from .regions import CommunityKind, Region, RegionLevel, Site
@@ -11,6 +12,6 @@ from .tickets import Ticket, TicketBatch
 
 __all__ = [
     "Account", "AuditEntry", "Role",
-    "Answer", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind",
+    "Answer", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind", "HandledForm",
     "PaperKeying", "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, FloatField, IntegerField, PasswordField, SelectField,
-                     SelectMultipleField, StringField, widgets)
+from wtforms import (BooleanField, DateTimeLocalField, FloatField, HiddenField, IntegerField, PasswordField,
+                     SelectField, SelectMultipleField, StringField, widgets)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from .once import new_form_id
 
 
 class LoginForm(FlaskForm):
@@ -53,7 +55,14 @@ class CampaignSettingsForm(FlaskForm):
     double_entry = BooleanField("纸质问卷双人录入（两个人各录一遍，一致才保存）", default=False)
 
 
+def form_id_field() -> HiddenField:
+    """The random id that makes a creating form count once (see once.py)."""
+    return HiddenField(default=new_form_id, validators=[
+        Regexp(r"^[0-9a-f]{32}$", message="页面已经过期，请刷新后重新提交。")])
+
+
 class CampaignForm(CampaignSettingsForm):
+    form_id = form_id_field()
     survey_version = SelectField("问卷", coerce=int, validators=[DataRequired("请选择问卷。")])
     communities = CheckboxesField("在哪些社区开展", coerce=int, validators=[lambda form, field: _at_least_one(field)])
 
@@ -89,6 +98,7 @@ class SiteForm(FlaskForm):
 
 
 class TicketBatchForm(FlaskForm):
+    form_id = form_id_field()
     community = SelectField("社区", coerce=int, validators=[DataRequired("请选择社区。")])
     count = IntegerField("张数", default=40, validators=[
         InputRequired("请填写要印多少张。"), NumberRange(1, 500, "一次可以印 1 到 500 张。")])

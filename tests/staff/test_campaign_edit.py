@@ -142,3 +142,15 @@ def test_a_refused_change_says_nothing_was_changed(as_role, world):
                            data={"csrf_token": csrf_of(client, "/staff/")})
     assert response.status_code == 403 and "您没有权限做这件事，什么都没有改动" in response.get_data(as_text=True)
     assert "您没有权限查看这个页面" in client.get(f"/staff/campaigns/{world.campaigns['A'].id}/edit").get_data(as_text=True)
+
+
+def test_a_double_click_on_create_makes_one_campaign(as_role, world):
+    client = as_role("street")
+    data = {"csrf_token": csrf_of(client, "/staff/"), "form_id": uuid.uuid4().hex, "name": "新调查",
+            "survey_version": world.campaigns["A"].survey_version_id, "communities": [world.regions["C1"].id],
+            "confidence": "0.95", "margin": "5"}
+    first, second = (client.post("/staff/campaigns/new", data=data) for _ in range(2))
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert "已经提交过了，没有重复创建" in client.get(second.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Campaign.id)).where(Campaign.name == "新调查")) == 1

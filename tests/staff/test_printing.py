@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import uuid
 
 import pypdf
 import pypdfium2
@@ -65,7 +66,8 @@ def test_issuing_tickets_makes_a_batch_a_sheet_and_an_audit_entry(as_role, world
     client = as_role("street")
     campaign_id = world.campaigns["A"].id
     response = client.post(f"/staff/campaigns/{campaign_id}/tickets", data={
-        "csrf_token": csrf_of(client, "/staff/"), "community": world.regions["C1"].id, "count": 10})
+        "csrf_token": csrf_of(client, "/staff/"), "form_id": uuid.uuid4().hex, "community": world.regions["C1"].id,
+        "count": 10})
     assert response.status_code == 303
     batch = db.session.scalar(sa.select(TicketBatch))
     assert len(batch.tickets) == 10 and batch.account.username == "street"
@@ -103,7 +105,8 @@ def test_used_tickets_are_counted(as_role, world, app):
 def test_a_bad_ticket_count_is_refused(as_role, world, count, words):
     client = as_role("admin")
     response = client.post(f"/staff/campaigns/{world.campaigns['A'].id}/tickets", data={
-        "csrf_token": csrf_of(client, "/staff/"), "community": world.regions["C1"].id, "count": count})
+        "csrf_token": csrf_of(client, "/staff/"), "form_id": uuid.uuid4().hex, "community": world.regions["C1"].id,
+        "count": count})
     assert response.status_code == 400 and words in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
 
@@ -115,7 +118,7 @@ def test_tickets_for_a_community_outside_scope_cannot_be_issued(as_role, world, 
     client = as_role(role)
     target = world.regions["C2"].id if role != "street" else world.regions["C3"].id
     response = client.post(f"/staff/campaigns/{world.campaigns['A'].id}/tickets", data={
-        "csrf_token": csrf_of(client, "/staff/"), "community": target, "count": 5})
+        "csrf_token": csrf_of(client, "/staff/"), "form_id": uuid.uuid4().hex, "community": target, "count": 5})
     assert response.status_code == status
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == (5 if status == 303 else 0)
 
@@ -127,3 +130,17 @@ def test_a_ticket_sheet_is_only_for_those_who_see_its_community(as_role, world, 
     batch = issue_tickets(world.campaigns["A"], world.regions["C2"], 2)
     db.session.commit()
     assert as_role(role).get(f"/staff/ticket-batches/{batch.id}.pdf").status_code == status
+
+
+def test_a_double_click_makes_one_batch(as_role, world):
+    client = as_role("street")
+    data = {"csrf_token": csrf_of(client, "/staff/"), "form_id": uuid.uuid4().hex,
+            "community": world.regions["C1"].id, "count": 10}
+    first, second = (client.post(f"/staff/campaigns/{world.campaigns['A'].id}/tickets", data=data) for _ in range(2))
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert "已经提交过了，没有重复生成" in client.get(second.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 10
+    # A page without its form id (an old tab) is asked to refresh, and makes nothing.
+    stale = client.post(f"/staff/campaigns/{world.campaigns['A'].id}/tickets", data=dict(data, form_id=""))
+    assert stale.status_code == 400 and "页面已经过期" in stale.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 10

@@ -40,7 +40,7 @@ def test_next_with_a_line_break_lands_on_the_home_page(client, world):
 def test_a_year_one_date_is_refused_kindly(as_role, world):
     client = as_role("admin")
     response = client.post("/staff/campaigns/new", data={
-        "csrf_token": csrf_of(client, "/staff/"), "name": "调查", "survey_version": world.campaigns["A"].survey_version_id,
+        "csrf_token": csrf_of(client, "/staff/"), "form_id": "0" * 32, "name": "调查", "survey_version": world.campaigns["A"].survey_version_id,
         "communities": [world.regions["C1"].id], "confidence": "0.95", "margin": "5", "opens_at": "0001-01-01T00:00"})
     assert response.status_code == 400 and "2000 到 2100" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Campaign.id))) == 2

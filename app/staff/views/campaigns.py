@@ -14,7 +14,7 @@ from ...extensions import db
 from ...models import Region, RegionLevel, Survey, SurveyVersion
 from ...models.types import utcnow
 from ...templating import LOCAL_TZ
-from .. import bp, operations, queries, scope
+from .. import bp, once, operations, queries, scope
 from ..forms import CampaignEditForm, CampaignForm, SiteForm, read_targets
 from .common import campaign_or_404, may_change
 
@@ -66,6 +66,10 @@ def new_campaign():
     if request.method == "GET":
         form.communities.data = [c.id for c in communities] if len(communities) <= 12 else []
     if form.validate_on_submit():
+        earlier = once.earlier_result(form.form_id.data)
+        if earlier:
+            flash("这张表刚才已经提交过了，没有重复创建。")
+            return redirect(earlier, 303)
         chosen = [c for c in communities if c.id in set(form.communities.data)]
         version = next(v for v in versions if v.id == form.survey_version.data)
         campaign = operations.create_campaign(
@@ -73,6 +77,11 @@ def new_campaign():
             opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
             one_response_per_device=form.one_response_per_device.data, double_entry=form.double_entry.data,
             confidence=form.confidence.data, margin=form.margin.data / 100)
+        url = url_for("staff.campaign", campaign_id=campaign.id)
+        if not once.mark_handled(form.form_id.data, url, current_user.id):
+            db.session.rollback()  # the same form, sent twice at once: the other one created it
+            flash("这张表刚才已经提交过了，没有重复创建。")
+            return redirect(once.earlier_result(form.form_id.data) or url_for("staff.home"), 303)
         db.session.commit()
         flash("调查已创建。" + ("" if campaign.opens_at else "还没有设开始时间：准备好后点“开始调查”。"))
         return redirect(url_for("staff.campaign", campaign_id=campaign.id), 303)

@@ -1,0 +1,33 @@
+"""Creating forms handled once: each such form carries a random id, stored with what it
+created in the same transaction. A double click or a resent form finds the id taken and
+is sent to what the first one made, instead of making a second campaign or ticket batch."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import HandledForm
+from ..submissions import insert_ignoring_conflicts
+
+
+def new_form_id() -> str:
+    return uuid.uuid4().hex
+
+
+def earlier_result(form_id: str) -> str | None:
+    """Where the form with this id led, if it was handled already."""
+    return db.session.scalar(sa.select(HandledForm.result_url).where(HandledForm.form_id == form_id))
+
+
+def mark_handled(form_id: str, result_url: str, account_id: int | None) -> bool:
+    """Record the form as handled, in the caller's transaction; False if another request
+    with the same form got there first (the caller then rolls back)."""
+    inserted = db.session.execute(
+        insert_ignoring_conflicts(HandledForm.__table__)
+        .values(form_id=form_id, result_url=result_url, account_id=account_id)
+        .on_conflict_do_nothing()
+        .returning(HandledForm.__table__.c.form_id)).scalar()
+    return inserted is not None
