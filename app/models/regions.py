@@ -88,8 +88,15 @@ class Site(db.Model):
     #: The unguessable part of the site's URL and QR code.
     token: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_site_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the site stopped being used (its poster taken down); its QR code then says so.
+    #: Sites are retired, never deleted: responses name them.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     community: Mapped[Region] = relationship(back_populates="sites")
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
     def __repr__(self) -> str:
         return f"<Site {self.token} {self.name}>"

@@ -30,6 +30,7 @@ def _message(status: int, title: str, message: str, **context):
     return make_response(render_template("resident/message.html", title=title, message=message, **context), status)
 
 
+SITE_RETIRED = (410, "这个考评点已经不用了", "这个二维码已经停用。请到社区里其他贴着二维码的地方扫码，或向社区工作人员询问。")
 TICKET_NOT_FOUND = (404, "找不到这张问卷票", "这张票上的二维码不对。请向发票的工作人员询问。")
 TICKET_USED = (410, "这张票已经用过了", "这张问卷票已经填过一次了，每张票只能用一次。谢谢您的参与！")
 
@@ -40,6 +41,8 @@ def survey(token: str):
     site = ops.site_by_token(token)
     if site is None:
         return _message(*NOT_FOUND)
+    if site.retired:
+        return _message(*SITE_RETIRED)
     posting = request.method == "POST"
     if posting and not ops.is_form_post(request):
         return _message(*NOT_OUR_FORM)

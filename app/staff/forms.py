@@ -97,6 +97,10 @@ class SiteForm(FlaskForm):
                        render_kw={"placeholder": "如：社区综合文化服务中心、某某小区东门"})
 
 
+class SiteRenameForm(FlaskForm):
+    name = StringField("新名称", validators=[DataRequired("请填写考评点名称。"), Length(max=100, message="最多 100 个字。")])
+
+
 class TicketBatchForm(FlaskForm):
     form_id = form_id_field()
     community = SelectField("社区", coerce=int, validators=[DataRequired("请选择社区。")])

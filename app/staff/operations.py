@@ -66,6 +66,30 @@ def add_site(community: Region, name: str, *, actor: Account | None = None) -> S
     return site
 
 
+def rename_site(site: Site, name: str, *, actor: Account | None = None) -> bool:
+    """A new name for a site (the poster's words change; its QR code stays). False if the same."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a site needs a name")
+    if name == site.name:
+        return False
+    before = {"name": site.name}
+    site.name = name
+    audit.record("edit", "site", site.id, actor=actor, before=before, after={"name": name})
+    return True
+
+
+def set_site_retired(site: Site, retired: bool, now: datetime, *, actor: Account | None = None) -> bool:
+    """Stop using a site (its QR code then says so), or use it again. False if nothing changes."""
+    if site.retired == retired:
+        return False
+    before = audit.snapshot(site, ("retired_at",))
+    site.retired_at = now if retired else None
+    audit.record("retire" if retired else "restore", "site", site.id, actor=actor, before=before,
+                 after=audit.snapshot(site, ("retired_at",)))
+    return True
+
+
 @dataclass(frozen=True)
 class SyncResult:
     version: SurveyVersion

@@ -178,6 +178,19 @@ ROUTES: dict[str, list[Case]] = {
         post("/staff/communities/{C3}/sites",    expect(303, 404, 404, 403, 404), {"name": "新考评点"}),
         post("/staff/communities/{C4}/sites",    expect(404, 404, 404, 404, 303), {"name": "新考评点"}),
     ],
+    "staff.rename_site": [
+        post("/staff/sites/{site1}/name",        expect(303, 303, 303, 403, 404), {"name": "新名字"}),
+        post("/staff/sites/{site2}/name",        expect(303, 303, 404, 403, 404), {"name": "新名字"}),
+        post("/staff/sites/{site3}/name",        expect(303, 404, 404, 403, 404), {"name": "新名字"}),
+        post("/staff/sites/{site4}/name",        expect(404, 404, 404, 403, 303), {"name": "新名字"}),
+    ],
+    "staff.site_in_use": [
+        post("/staff/sites/{site1}/retire",      expect(303, 303, 303, 403, 404)),
+        post("/staff/sites/{site3}/retire",      expect(303, 404, 404, 403, 404)),
+        post("/staff/sites/{site4}/retire",      expect(404, 404, 404, 403, 303)),
+        post("/staff/sites/{site1}/restore",     expect(303, 303, 303, 403, 404), writes=False,
+             label="restore a site in use: nothing to do"),
+    ],
     "staff.posters": [
         get("/staff/campaigns/{A}/posters",      expect(200, 200, 200, 200, 404)),
         get("/staff/campaigns/{B}/posters",      expect(200, 404, 404, 200, 404)),

@@ -1,13 +1,3 @@
 """The staff blueprint's views, one module per part of the console."""
 
-from . import (  # noqa: F401
-    accounts,
-    audit_log,
-    auth,
-    campaigns,
-    imports,
-    paper,
-    printing,
-    regions,
-    review,
-)
+from . import accounts, audit_log, auth, campaigns, imports, paper, printing, regions, review, sites  # noqa: F401

@@ -1,21 +1,21 @@
-"""The campaign list, a campaign's progress page, creating, opening and closing campaigns, and sites."""
+"""The campaign list, a campaign's progress page, and creating, changing, opening and closing campaigns."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from ...extensions import db
-from ...models import Region, RegionLevel, Survey, SurveyVersion
+from ...models import Survey, SurveyVersion
 from ...models.types import utcnow
 from ...templating import LOCAL_TZ
 from .. import bp, once, operations, queries, scope
-from ..forms import CampaignEditForm, CampaignForm, SiteForm, read_targets
+from ..forms import CampaignEditForm, CampaignForm, read_targets
 from .common import campaign_or_404, may_change
 
 
@@ -147,22 +147,4 @@ def _local_to_utc(local: datetime | None) -> datetime | None:
         return None
     return local.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc)
 
-
-@bp.route("/communities/<int:community_id>/sites", methods=["GET", "POST"])
-@login_required
-def sites(community_id: int):
-    community = db.session.get(Region, community_id) if 0 < community_id < 2**31 else None
-    if community is None or community.level is not RegionLevel.COMMUNITY or not scope.covers(current_user, community):
-        abort(404)
-    form = SiteForm()
-    if request.method == "POST":
-        if not current_user.role.may_change:
-            abort(403)
-        if form.validate_on_submit():
-            operations.add_site(community, form.name.data.strip())
-            db.session.commit()
-            flash("考评点已添加，可以打印二维码了。")
-            return redirect(url_for("staff.sites", community_id=community.id), 303)
-    return render_template("staff/sites.html", community=community, form=form,
-                           base_url=current_app.config["BASE_URL"]), 400 if form.errors else 200
 

@@ -17,8 +17,8 @@ from ...models.types import utcnow
 from ...resident import operations as resident_ops
 from ...submissions import StoreOutcome
 from .. import bp, paper
-from ..paper import KeyingOutcome
 from ..forms import CorrectionForm
+from ..paper import KeyingOutcome
 from .common import campaign_or_404, may_change, may_review
 from .review import response_or_404
 

@@ -19,7 +19,7 @@ from .common import campaign_or_404, pdf_response
 def _campaign_sites(campaign: Campaign, access: scope.CampaignAccess) -> list[Site]:
     return list(db.session.scalars(
         sa.select(Site).join(Region, Region.id == Site.community_id)
-        .where(Site.community_id.in_(access.community_ids))
+        .where(Site.community_id.in_(access.community_ids), Site.retired_at.is_(None))
         .options(joinedload(Site.community).joinedload(Region.parent))
         .order_by(Region.code, Site.id)))
 
@@ -55,7 +55,7 @@ def posters_pdf(campaign_id: int):
 def poster(campaign_id: int, site_id: int):
     campaign, access = campaign_or_404(campaign_id)
     site = db.session.get(Site, site_id) if 0 < site_id < 2**31 else None
-    if site is None or site.community_id not in access.community_ids:
+    if site is None or site.community_id not in access.community_ids or site.retired:
         abort(404)
     return render_template("staff/poster.html", poster=_poster(campaign, site), site=site,
                            howto=printing.POSTER_HOWTO, promise=printing.POSTER_PROMISE)
