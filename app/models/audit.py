@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .accounts import Account
+from .regions import Region
 from .types import JSONDocument, UTCDateTime, utcnow
 
 
@@ -29,7 +30,12 @@ class AuditEntry(db.Model):
     #: The record's fields before and after the action (None for a creation or a pure event).
     before: Mapped[dict | None] = mapped_column(JSONDocument)
     after: Mapped[dict | None] = mapped_column(JSONDocument)
+    #: The region the record belongs to when the entry was written (a site's community, a
+    #: campaign's lowest region covering all its communities …): who may read the entry.
+    #: None for records of no region, such as survey versions, which every district shares.
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
 
     account: Mapped[Account | None] = relationship()
+    region: Mapped[Region | None] = relationship()
 
     __table_args__ = (sa.Index("ix_audit_entries_object", "object_type", "object_id"),)
