@@ -42,6 +42,25 @@ def _paper_formdata(posted, definition) -> MultiDict:
     return out
 
 
+def _read_posted_paper(form_class, definition, campaign_id: int):
+    """The posted entry form, validated, and its submission token (None if it did not check
+    out). On a failure the form carries a usable token again, to show it back."""
+    if not resident_ops.is_form_post(request):
+        abort(400)
+    posted = _paper_formdata(request.form, definition)
+    if form_class.has_foreign_fields(posted):
+        abort(400)
+    form = form_class(formdata=posted)
+    secret = current_app.config["SECRET_KEY"]
+    submission = resident_ops.read_submission_token(secret, request.form.get("submission"), campaign_id,
+                                                    current_app.config["WTF_CSRF_TIME_LIMIT"])
+    valid = form.validate()
+    if not valid or submission is None:
+        form.submission.data = request.form["submission"] if submission else \
+            resident_ops.new_submission_token(secret, campaign_id)
+    return form, submission, valid
+
+
 def _serial_error(serial: str, double_entry: bool) -> str | None:
     if not serial:
         return "双人录入时每份问卷都要填编号：两个人录入同一份，靠编号对上。" if double_entry else None
@@ -94,19 +113,10 @@ def paper_entry(campaign_id: int):
         form.submission.data = resident_ops.new_submission_token(secret, campaign.id)
         return render_template("staff/paper.html", form=form, serial="", serial_error=None, **context)
 
-    if not resident_ops.is_form_post(request):
-        abort(400)
-    posted = _paper_formdata(request.form, definition)
-    if form_class.has_foreign_fields(posted):
-        abort(400)
-    form = form_class(formdata=posted)
+    form, submission, valid = _read_posted_paper(form_class, definition, campaign.id)
     serial = request.form.get("paper_serial", "").strip()
     serial_error = _serial_error(serial, campaign.double_entry)
-    submission = resident_ops.read_submission_token(secret, request.form.get("submission"), campaign.id,
-                                                    current_app.config["WTF_CSRF_TIME_LIMIT"])
-    if not form.validate() or submission is None or serial_error:
-        form.submission.data = request.form["submission"] if submission else \
-            resident_ops.new_submission_token(secret, campaign.id)
+    if not valid or submission is None or serial_error:
         return render_template("staff/paper.html", form=form, serial=serial, serial_error=serial_error,
                                **context), 400
 
@@ -179,17 +189,8 @@ def paper_settle(campaign_id: int, keying_id: int):
         form.submission.data = resident_ops.new_submission_token(secret, campaign.id)
         return render_template("staff/paper_settle.html", form=form, **context)
 
-    if not resident_ops.is_form_post(request):
-        abort(400)
-    posted = _paper_formdata(request.form, definition)
-    if form_class.has_foreign_fields(posted):
-        abort(400)
-    form = form_class(formdata=posted)
-    submission = resident_ops.read_submission_token(secret, request.form.get("submission"), campaign.id,
-                                                    current_app.config["WTF_CSRF_TIME_LIMIT"])
-    if not form.validate() or submission is None:
-        form.submission.data = request.form["submission"] if submission else \
-            resident_ops.new_submission_token(secret, campaign.id)
+    form, submission, valid = _read_posted_paper(form_class, definition, campaign.id)
+    if not valid or submission is None:
         return render_template("staff/paper_settle.html", form=form, **context), 400
     outcome = paper.settle_paper(first, second, paper.Paper(
         campaign_id=campaign.id, community_id=first.community_id, serial=first.paper_serial,
