@@ -76,6 +76,9 @@ DEFAULTS = {
     # How long a shown form stays good for submitting (its CSRF token and its signed
     # submission id alike): elderly residents may leave a form open a long while.
     "WTF_CSRF_TIME_LIMIT": 24 * 3600,
+    # WTForms' own Chinese messages (its bundled "zh" catalogue, chosen by each form's Meta)
+    # rather than Flask-WTF's Babel hook, which would need Flask-Babel for nothing else.
+    "WTF_I18N_ENABLED": False,
     "SURVEYS_DIR": str(Path(__file__).resolve().parent.parent / "surveys"),
     "BASE_URL": "http://127.0.0.1:5000",
     "TRUSTED_PROXIES": 0,

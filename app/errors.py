@@ -44,13 +44,15 @@ def error_response(status: int, detail: str | None = None):
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return error_response(400, "CSRF token missing or invalid")
+        if wants_json():
+            return error_response(400, "CSRF token missing or invalid")
+        return error_response(400, "这个页面打开太久或已经过期，刚才的内容没有保存。请刷新页面后重新提交。")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
-        # Werkzeug's stock English description is for machines; words we passed to abort()
-        # (always Chinese) are for the person and shown on the page too.
-        ours = e.description != type(e).description
+        # Werkzeug's English descriptions are for machines; the words we pass to abort() are
+        # always Chinese, and only those are shown to a person.
+        ours = isinstance(e.description, str) and not e.description.isascii()
         return error_response(e.code or 500, e.description if wants_json() or ours else None)
 
     @app.errorhandler(Exception)

@@ -19,6 +19,9 @@ CONTROL_FIELDS = frozenset({"csrf_token", "submission"})
 class SurveyForm(FlaskForm):
     """Base class of every built form. ``definition`` is set on the subclass."""
 
+    class Meta:
+        locales = ["zh"]  # WTForms' own messages, where ours do not apply, in Chinese
+
     definition: SurveyDefinition
     submission = HiddenField()
     #: Items hidden by their show_if; known once validate() has run.

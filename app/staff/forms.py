@@ -11,7 +11,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from .once import new_form_id
 
 
-class LoginForm(FlaskForm):
+class StaffForm(FlaskForm):
+    """A form whose built-in messages (a bad number, a choice not offered …) are in Chinese."""
+
+    class Meta:
+        locales = ["zh"]
+
+
+class LoginForm(StaffForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请填写密码。"), Length(max=200)])
 
@@ -27,6 +34,9 @@ def _at_least_one(field):
         raise ValidationError("请至少选一个社区。")
 
 
+BAD_TIME = "时间的格式不对，请用日历选择，或按“2026-12-01 09:00”的样子填写。"
+
+
 def _valid_year(form, field):
     if field.data and not 2000 <= field.data.year <= 2100:
         raise ValidationError("请填写 2000 到 2100 年之间的时间。")
@@ -37,14 +47,15 @@ def _closes_after_opening(form, field):
         raise ValidationError("结束时间要晚于开始时间。")
 
 
-class CampaignSettingsForm(FlaskForm):
+class CampaignSettingsForm(StaffForm):
     """What can be set when a campaign is made and changed afterwards."""
 
     name = StringField("调查名称", validators=[DataRequired("请填写调查名称。"), Length(max=200, message="名称最多 200 个字。")])
     opens_at = DateTimeLocalField("开始时间", format="%Y-%m-%dT%H:%M", validators=[Optional(), _valid_year],
-                                  render_kw={"step": 60})
+                                  render_kw={"step": 60}, invalid_value_message=BAD_TIME)
     closes_at = DateTimeLocalField("结束时间", format="%Y-%m-%dT%H:%M",
-                                   validators=[Optional(), _valid_year, _closes_after_opening], render_kw={"step": 60})
+                                   validators=[Optional(), _valid_year, _closes_after_opening], render_kw={"step": 60},
+                                   invalid_value_message=BAD_TIME)
     confidence = SelectField("置信水平", coerce=float, default=0.95,
                              choices=[SelectChoice(0.90, "90%"), SelectChoice(0.95, "95%（常用）"),
                                       SelectChoice(0.99, "99%")])
@@ -92,33 +103,34 @@ def read_targets(formdata, community_ids) -> tuple[dict[int, int | None], dict[i
     return targets, errors
 
 
-class SiteForm(FlaskForm):
+class SiteForm(StaffForm):
+    form_id = form_id_field()
     name = StringField("考评点名称", validators=[DataRequired("请填写考评点名称。"), Length(max=100)],
                        render_kw={"placeholder": "如：社区综合文化服务中心、某某小区东门"})
 
 
-class SiteRenameForm(FlaskForm):
+class SiteRenameForm(StaffForm):
     name = StringField("新名称", validators=[DataRequired("请填写考评点名称。"), Length(max=100, message="最多 100 个字。")])
 
 
-class TicketBatchForm(FlaskForm):
+class TicketBatchForm(StaffForm):
     form_id = form_id_field()
     community = SelectField("社区", coerce=int, validators=[DataRequired("请选择社区。")])
     count = IntegerField("张数", default=40, validators=[
         InputRequired("请填写要印多少张。"), NumberRange(1, 500, "一次可以印 1 到 500 张。")])
 
 
-class ExclusionForm(FlaskForm):
+class ExclusionForm(StaffForm):
     reason = StringField("不计入统计的原因", validators=[DataRequired("请写明原因。"), Length(max=500, message="原因最多 500 个字。")],
                          render_kw={"placeholder": "如：同一人重复填写；工作人员代填"})
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(StaffForm):
     reason = StringField("为什么更正", validators=[DataRequired("请写明为什么更正。"), Length(max=500, message="最多 500 个字。")],
                          render_kw={"placeholder": "如：核对原件，第 5 题录错了"})
 
 
-class AccountForm(FlaskForm):
+class AccountForm(StaffForm):
     username = StringField("用户名（登录用）", validators=[DataRequired("请填写用户名。"), Length(max=64, message="最多 64 位。")])
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=100)])
     role = SelectField("角色", validators=[DataRequired("请选择角色。")])
@@ -127,6 +139,6 @@ class AccountForm(FlaskForm):
         DataRequired("请填写初始密码。"), Length(min=10, max=200, message="密码至少 10 位。")])
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(StaffForm):
     password = PasswordField("新密码（至少 10 位）", validators=[
         DataRequired("请填写新密码。"), Length(min=10, max=200, message="密码至少 10 位。")])

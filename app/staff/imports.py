@@ -33,6 +33,13 @@ SERIAL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def canonical_serial(serial: str) -> str:
+    """The one way a paper's number is kept, so the same paper typed as "0042" and "42", or
+    "a7" and "A7", is one paper: letters in upper case, leading zeros of a number dropped."""
+    serial = serial.strip().upper()
+    return str(int(serial)) if serial.isdigit() and serial.isascii() else serial
+
+
 @dataclass(frozen=True)
 class RowProblem:
     row: int          # as the spreadsheet numbers it (the header is row 1)
@@ -156,6 +163,8 @@ def check_and_store(campaign: Campaign, communities: dict[str, Region], filename
             report.problems.append(RowProblem(number, COMMUNITY_COLUMN, "社区代码不对，或者不在本次调查/您的辖区里。"))
         serial = row.get(SERIAL_COLUMN, "") or None
         if serial is not None:
+            if SERIAL_RE.fullmatch(serial):
+                serial = canonical_serial(serial)
             key = (row.get(COMMUNITY_COLUMN, ""), serial)  # numbers are per community
             if not SERIAL_RE.fullmatch(serial):
                 report.problems.append(RowProblem(number, SERIAL_COLUMN, "问卷编号只能是数字、字母、- 或 _，最多 32 位。"))

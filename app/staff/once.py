@@ -5,6 +5,7 @@ is sent to what the first one made, instead of making a second campaign or ticke
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -31,3 +32,18 @@ def mark_handled(form_id: str, result_url: str, account_id: int | None) -> bool:
         .on_conflict_do_nothing()
         .returning(HandledForm.__table__.c.form_id)).scalar()
     return inserted is not None
+
+
+def run_once(form_id: str, account_id: int | None, create: Callable[[], str]) -> tuple[str | None, bool]:
+    """Run ``create`` (which returns the address of what it made) and record the form, in one
+    transaction, and commit. Returns (address, True); for a form handled before, nothing is
+    done and it returns (the first one's address, False)."""
+    earlier = earlier_result(form_id)
+    if earlier:
+        return earlier, False
+    url = create()
+    if not mark_handled(form_id, url, account_id):
+        db.session.rollback()  # the same form, sent twice at once: the other request made it
+        return earlier_result(form_id), False
+    db.session.commit()
+    return url, True

@@ -80,7 +80,8 @@ def shown_answer(definition: SurveyDefinition, item_key: str, answers: Answers) 
             parts.append(f"{value} {labels[value]}")
         else:
             parts.append(value)
-    return "、".join(parts) if parts else "（空）"
+    # "；" and not "、": some option labels hold a "、" of their own.
+    return "；".join(parts) if parts else "（空）"
 
 
 class KeyingOutcome(enum.Enum):
@@ -168,15 +169,25 @@ def enter_paper(paper: Paper, definition: SurveyDefinition, double_entry: bool) 
     return KeyingResult(KeyingOutcome.ALREADY_STORED, first)
 
 
+class SettleRefused(ValueError):
+    """Settling refused; the message is for the staff member (Chinese)."""
+
+
 def settle_paper(first: PaperKeying, second: PaperKeying, paper: Paper, definition: SurveyDefinition) -> StoreOutcome:
     """Store the response of a paper whose two keyings differed, with the answers read off
-    the paper by ``paper.account``; the audit entry keeps both keyings' answers of every
-    item that differed, and the settled ones."""
-    differences = differing_items(definition, answers_from_json(first.answers), answers_from_json(second.answers))
+    the paper by ``paper.account`` — a third person, neither keyer. The audit entry keeps,
+    for every item where the settled answer differs from either keying, both keyings'
+    answers and the settled one (so a change to an item both keyings agreed on shows too)."""
+    if paper.account.id in (first.entered_by_id, second.entered_by_id):
+        raise SettleRefused("核对要由录入这两遍以外的第三个人来做：请另一位同事拿原件核对。")
     first_answers, second_answers = answers_from_json(first.answers), answers_from_json(second.answers)
+    changed = set(differing_items(definition, first_answers, paper.answers)) | \
+        set(differing_items(definition, second_answers, paper.answers)) | \
+        set(differing_items(definition, first_answers, second_answers))
+    keys = [item.key for item in definition.items if item.key in changed]
     before = {key: {"first": shown_answer(definition, key, first_answers),
-                    "second": shown_answer(definition, key, second_answers)} for key in differences}
-    after = {key: shown_answer(definition, key, paper.answers) for key in differences}
+                    "second": shown_answer(definition, key, second_answers)} for key in keys}
+    after = {key: shown_answer(definition, key, paper.answers) for key in keys}
     return _store(paper, definition, entered_by_id=first.entered_by_id, keying_ids=(first.id, second.id),
                   audit_action="resolve", audit_before=before, audit_after={"double_entry": "settled"} | after)
 

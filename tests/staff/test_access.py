@@ -174,9 +174,9 @@ ROUTES: dict[str, list[Case]] = {
         get("/staff/communities/{C3}/sites",     expect(200, 404, 404, 200, 404)),
         get("/staff/communities/{C4}/sites",     expect(404, 404, 404, 404, 200)),
         get("/staff/communities/{S1}/sites",     everyone(404), label="a street is no community"),
-        post("/staff/communities/{C1}/sites",    expect(303, 303, 303, 403, 404), {"name": "新考评点"}),
-        post("/staff/communities/{C3}/sites",    expect(303, 404, 404, 403, 404), {"name": "新考评点"}),
-        post("/staff/communities/{C4}/sites",    expect(404, 404, 404, 404, 303), {"name": "新考评点"}),
+        post("/staff/communities/{C1}/sites",    expect(303, 303, 303, 403, 404), {"name": "新考评点", "form_id": "{form_id}"}),
+        post("/staff/communities/{C3}/sites",    expect(303, 404, 404, 403, 404), {"name": "新考评点", "form_id": "{form_id}"}),
+        post("/staff/communities/{C4}/sites",    expect(404, 404, 404, 404, 303), {"name": "新考评点", "form_id": "{form_id}"}),
     ],
     "staff.rename_site": [
         post("/staff/sites/{site1}/name",        expect(303, 303, 303, 403, 404), {"name": "新名字"}),
@@ -279,14 +279,14 @@ ROUTES: dict[str, list[Case]] = {
              PAPER | {"submission": "{submission_D}"}),
     ],
     "staff.correct_response": [
-        get("/staff/responses/{paper_A}/correct",    expect(200, 403, 403, 200, 404)),
-        get("/staff/responses/{paper_B}/correct",    expect(200, 403, 403, 200, 404)),
-        get("/staff/responses/{paper_D}/correct",    expect(404, 403, 403, 404, 200)),
+        get("/staff/responses/{paper_A}/correct",    expect(200, 403, 403, 403, 404)),
+        get("/staff/responses/{paper_B}/correct",    expect(200, 403, 403, 403, 404)),
+        get("/staff/responses/{paper_D}/correct",    expect(404, 403, 403, 403, 200)),
         get("/staff/responses/{response_A}/correct", expect(403, 403, 403, 403, 404),
             label="a resident's own answers"),
-        post("/staff/responses/{paper_A}/correct",   expect(303, 403, 403, 303, 404), CORRECTION),
-        post("/staff/responses/{paper_B}/correct",   expect(303, 403, 403, 303, 404), CORRECTION),
-        post("/staff/responses/{paper_D}/correct",   expect(404, 403, 403, 404, 303), CORRECTION),
+        post("/staff/responses/{paper_A}/correct",   expect(303, 403, 403, 403, 404), CORRECTION),
+        post("/staff/responses/{paper_B}/correct",   expect(303, 403, 403, 403, 404), CORRECTION),
+        post("/staff/responses/{paper_D}/correct",   expect(404, 403, 403, 403, 303), CORRECTION),
     ],
     "staff.check_quality": [
         post("/staff/campaigns/{A}/quality",     expect(303, 403, 403, 303, 404)),
@@ -431,9 +431,13 @@ def places(app, world, make) -> Places:
     exclude_response(responses["response_A_excluded"], "工作人员代填", actor=admin)
     responses |= {f"paper_{name}": add_response(campaigns[name], regions[code], Channel.PAPER)
                   for name, code in (("A", "C1"), ("B", "C3"), ("D", "C4"))}
-    keyings = {"keying_A": add_differing_keyings(campaigns["A"], regions["C1"], admin, world.accounts["street"]),
-               "keying_B": add_differing_keyings(campaigns["B"], regions["C3"], admin, world.accounts["street"]),
-               "keying_D": add_differing_keyings(campaigns["D"], regions["C4"], outsider, accounts["clerk_C4"])}
+    # Keyed by clerks, so that every acting role is a third person who may settle them.
+    keyings = {"keying_A": add_differing_keyings(campaigns["A"], regions["C1"], accounts["clerk_C1"],
+                                                 accounts["retired_C1"]),
+               "keying_B": add_differing_keyings(campaigns["B"], regions["C3"], accounts["clerk_C1"],
+                                                 accounts["retired_C1"]),
+               "keying_D": add_differing_keyings(campaigns["D"], regions["C4"], accounts["clerk_C4"],
+                                                 accounts["retired_C4"])}
     db.session.commit()
     ids = {name: obj.id for group in (regions, campaigns, sites, batches, accounts, responses, keyings)
            for name, obj in group.items()}
@@ -654,7 +658,8 @@ def test_closing_and_opening_are_audited_with_before_and_after(as_role, world):
 def test_a_site_added_on_the_page_is_audited(as_role, world):
     client = as_role("community")
     response = client.post(f"/staff/communities/{world.regions['C1'].id}/sites",
-                           data={"csrf_token": csrf_of(client, "/staff/"), "name": "菜市场门口"})
+                           data={"csrf_token": csrf_of(client, "/staff/"), "form_id": uuid.uuid4().hex,
+                                 "name": "菜市场门口"})
     assert response.status_code == 303
     site = db.session.scalar(sa.select(Site).where(Site.name == "菜市场门口"))
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.object_type == "site",

@@ -154,3 +154,18 @@ def test_a_double_click_on_create_makes_one_campaign(as_role, world):
     assert first.headers["Location"] == second.headers["Location"]
     assert "已经提交过了，没有重复创建" in client.get(second.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Campaign.id)).where(Campaign.name == "新调查")) == 1
+
+
+def test_a_changed_plan_without_recomputing_is_pointed_out(as_role, world):
+    client = as_role("admin")
+    campaign = world.campaigns["A"]
+    response = client.post(f"/staff/campaigns/{campaign.id}/edit", data=edit_form(client, campaign, margin="3"))
+    assert response.status_code == 303
+    assert "已有社区的目标没有重算" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_an_expired_page_says_so_in_chinese(app, world):
+    client = app.test_client()
+    response = client.post("/staff/login", data={"username": "admin", "password": "x"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "页面打开太久或已经过期" in html and "CSRF" not in html

@@ -38,7 +38,7 @@ def test_two_agreeing_keyings_by_two_people_store_one_response(as_role, double):
     first, second = as_role("community"), as_role("street")
     response = enter(first, double, **PAPER)
     assert response.status_code == 303
-    assert "第一遍已保存（编号 0042）" in first.get(response.headers["Location"]).get_data(as_text=True)
+    assert "第一遍已保存（编号 1042）" in first.get(response.headers["Location"]).get_data(as_text=True)
     assert count(Response) == 0  # nothing counts before the second keying
     progress = second.get(f"/staff/campaigns/{double.campaigns['A'].id}").get_data(as_text=True)
     assert "纸质待录第二遍" in progress
@@ -48,7 +48,7 @@ def test_two_agreeing_keyings_by_two_people_store_one_response(as_role, double):
     assert response.status_code == 303
     assert "完全一致，这份问卷已保存" in second.get(response.headers["Location"]).get_data(as_text=True)
     stored = db.session.scalar(sa.select(Response))
-    assert stored.paper_serial == "0042" and stored.entered_by_id == double.accounts["community"].id
+    assert stored.paper_serial == "1042" and stored.entered_by_id == double.accounts["community"].id
     assert ("channels", "board", None) in answers_of(stored) and ("sat", "4", None) in answers_of(stored)
     keyings = db.session.scalars(sa.select(PaperKeying).order_by(PaperKeying.pass_number)).all()
     assert [(k.pass_number, k.entered_by.username, k.response_id) for k in keyings] == [
@@ -107,7 +107,7 @@ def test_differing_keyings_wait_and_are_settled_from_the_paper(as_role, double):
 
     settler = as_role("admin")
     waiting = settler.get(f"/staff/campaigns/{campaign_id}/paper/waiting").get_data(as_text=True)
-    assert "两遍不一致，要拿原件核对（1 份）" in waiting and "0042" in waiting
+    assert "两遍不一致，要拿原件核对（1 份）" in waiting and "1042" in waiting
     first_id = db.session.scalar(sa.select(PaperKeying.id).where(PaperKeying.pass_number == 1))
     html, tokens = settle_page(settler, campaign_id, first_id)
     # Both keyings' answers are shown beside the differing items, which are left blank.
@@ -124,17 +124,55 @@ def test_differing_keyings_wait_and_are_settled_from_the_paper(as_role, double):
         **tokens, **{k: v for k, v in PAPER.items() if k != "paper_serial"}, "sat": "5"})
     assert settled.status_code == 303
     stored = db.session.scalar(sa.select(Response))
-    assert stored.paper_serial == "0042" and ("sat", "5", None) in answers_of(stored)
+    assert stored.paper_serial == "1042" and ("sat", "5", None) in answers_of(stored)
     assert stored.entered_by_id == double.accounts["community"].id
     assert set(db.session.scalars(sa.select(PaperKeying.response_id))) == {stored.id}
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "resolve"))
     assert entry.account.username == "admin" and entry.object_id == str(stored.id)
     assert entry.before["sat"] == {"first": "4 满意", "second": "2 不满意"} and entry.after["sat"] == "5 非常满意"
-    assert "advice" in entry.before
+    assert "advice" in entry.before and "joined" not in entry.before  # only what differed or changed
     # Settling again stores nothing more.
     again = settler.post(f"/staff/campaigns/{campaign_id}/paper/settle/{first_id}", data={
         **tokens, **{k: v for k, v in PAPER.items() if k != "paper_serial"}})
     assert again.status_code == 303 and count(Response) == 1
+
+
+def test_a_keyer_cannot_settle_the_paper_they_keyed(as_role, double):
+    campaign_id = double.campaigns["A"].id
+    assert enter(as_role("community"), double, **PAPER).status_code == 303
+    assert enter(as_role("street"), double, **dict(PAPER, sat="2")).status_code == 303
+    first_id = db.session.scalar(sa.select(PaperKeying.id).where(PaperKeying.pass_number == 1))
+    for keyer in ("community", "street"):
+        client = as_role(keyer)
+        _html, tokens = settle_page(client, campaign_id, first_id)
+        response = client.post(f"/staff/campaigns/{campaign_id}/paper/settle/{first_id}", data={
+            **tokens, **{k: v for k, v in PAPER.items() if k != "paper_serial"}, "sat": "1"})
+        assert response.status_code == 409 and "第三个人" in response.get_data(as_text=True)
+    assert count(Response) == 0
+
+
+def test_settling_an_item_both_keyings_agreed_on_is_audited_too(as_role, double):
+    campaign_id = double.campaigns["A"].id
+    assert enter(as_role("community"), double, **PAPER).status_code == 303
+    assert enter(as_role("street"), double, **dict(PAPER, sat="2")).status_code == 303
+    first_id = db.session.scalar(sa.select(PaperKeying.id).where(PaperKeying.pass_number == 1))
+    settler = as_role("admin")
+    _html, tokens = settle_page(settler, campaign_id, first_id)
+    assert settler.post(f"/staff/campaigns/{campaign_id}/paper/settle/{first_id}", data={
+        **tokens, **{k: v for k, v in PAPER.items() if k != "paper_serial"}, "sat": "4",
+        "years": "13"}).status_code == 303
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "resolve"))
+    assert entry.before["years"] == {"first": "12", "second": "12"} and entry.after["years"] == "13"
+
+
+def test_a_paper_number_typed_with_leading_zeros_or_small_letters_is_the_same_paper(as_role, double):
+    assert enter(as_role("community"), double, **dict(PAPER, paper_serial="a0042")).status_code == 303
+    assert enter(as_role("street"), double, **dict(PAPER, paper_serial="A0042")).status_code == 303
+    assert count(Response) == 1
+    assert enter(as_role("community"), double, **dict(PAPER, paper_serial="007")).status_code == 303
+    assert enter(as_role("street"), double, **dict(PAPER, paper_serial="7")).status_code == 303
+    assert count(Response) == 2
+    assert set(db.session.scalars(sa.select(Response.paper_serial))) == {"A0042", "7"}
 
 
 @pytest.mark.parametrize("role, status", [("evaluator", 403), ("outsider", 404), ("community", 200)])

@@ -41,7 +41,7 @@ def test_a_good_file_is_stored_whole_and_audited(as_role, world):
     assert result.status_code == 303
     stored = db.session.scalars(sa.select(Response).order_by(Response.id)).all()
     assert [(r.channel, r.paper_serial, r.entered_by_id) for r in stored] == [
-        (Channel.IMPORT, "p1", world.accounts["street"].id), (Channel.IMPORT, "p2", world.accounts["street"].id),
+        (Channel.IMPORT, "P1", world.accounts["street"].id), (Channel.IMPORT, "P2", world.accounts["street"].id),
         (Channel.IMPORT, None, world.accounts["street"].id)]
     first = db.session.execute(sa.select(Answer.item, Answer.value).where(Answer.response_id == stored[0].id)
                                .order_by(Answer.item, Answer.value)).all()

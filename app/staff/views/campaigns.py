@@ -66,25 +66,23 @@ def new_campaign():
     if request.method == "GET":
         form.communities.data = [c.id for c in communities] if len(communities) <= 12 else []
     if form.validate_on_submit():
-        earlier = once.earlier_result(form.form_id.data)
-        if earlier:
-            flash("这张表刚才已经提交过了，没有重复创建。")
-            return redirect(earlier, 303)
         chosen = [c for c in communities if c.id in set(form.communities.data)]
         version = next(v for v in versions if v.id == form.survey_version.data)
-        campaign = operations.create_campaign(
-            form.name.data.strip(), version, chosen,
-            opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
-            one_response_per_device=form.one_response_per_device.data, double_entry=form.double_entry.data,
-            confidence=form.confidence.data, margin=form.margin.data / 100)
-        url = url_for("staff.campaign", campaign_id=campaign.id)
-        if not once.mark_handled(form.form_id.data, url, current_user.id):
-            db.session.rollback()  # the same form, sent twice at once: the other one created it
+
+        def create() -> str:
+            campaign = operations.create_campaign(
+                form.name.data.strip(), version, chosen,
+                opens_at=_local_to_utc(form.opens_at.data), closes_at=_local_to_utc(form.closes_at.data),
+                one_response_per_device=form.one_response_per_device.data, double_entry=form.double_entry.data,
+                confidence=form.confidence.data, margin=form.margin.data / 100)
+            return url_for("staff.campaign", campaign_id=campaign.id)
+
+        url, created = once.run_once(form.form_id.data, current_user.id, create)
+        if not created:
             flash("这张表刚才已经提交过了，没有重复创建。")
-            return redirect(once.earlier_result(form.form_id.data) or url_for("staff.home"), 303)
-        db.session.commit()
-        flash("调查已创建。" + ("" if campaign.opens_at else "还没有设开始时间：准备好后点“开始调查”。"))
-        return redirect(url_for("staff.campaign", campaign_id=campaign.id), 303)
+            return redirect(url or url_for("staff.home"), 303)
+        flash("调查已创建。" + ("" if form.opens_at.data else "还没有设开始时间：准备好后点“开始调查”。"))
+        return redirect(url, 303)
     return render_template("staff/campaign_new.html", form=form), 400 if form.errors else 200
 
 
@@ -111,6 +109,7 @@ def edit_campaign(campaign_id: int):
                    "one_response_per_device": form.one_response_per_device.data,
                    "double_entry": form.double_entry.data, "confidence": form.confidence.data,
                    "margin": form.margin.data / 100}
+        plan_changed = (form.confidence.data, form.margin.data / 100) != (campaign.confidence, campaign.margin)
         try:
             changed = operations.edit_campaign(campaign, changes, targets=targets,
                                                add_communities=[c for c in candidates if c.id in chosen],
@@ -121,6 +120,8 @@ def edit_campaign(campaign_id: int):
         else:
             db.session.commit()
             flash("调查设置已保存。" if changed else "没有改动。")
+            if plan_changed and not form.recompute_targets.data:
+                flash("注意：抽样要求改了，但已有社区的目标没有重算。需要的话，请回到“修改设置”勾选“重新计算”。")
             return redirect(url_for("staff.campaign", campaign_id=campaign.id), 303)
     rows = sorted(campaign.communities, key=lambda cc: cc.community.code)
     status = 400 if form.errors or target_errors or error else 200

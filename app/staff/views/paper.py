@@ -16,10 +16,10 @@ from ...models import Campaign, PaperKeying, Region, Response
 from ...models.types import utcnow
 from ...resident import operations as resident_ops
 from ...submissions import StoreOutcome
-from .. import bp, paper
+from .. import bp, imports, paper
 from ..forms import CorrectionForm
 from ..paper import KeyingOutcome
-from .common import campaign_or_404, may_change, may_review
+from .common import admin_only, campaign_or_404, may_change
 from .review import response_or_404
 
 PAPER_SERIAL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -116,6 +116,8 @@ def paper_entry(campaign_id: int):
     form, submission, valid = _read_posted_paper(form_class, definition, campaign.id)
     serial = request.form.get("paper_serial", "").strip()
     serial_error = _serial_error(serial, campaign.double_entry)
+    if not serial_error and serial:
+        serial = imports.canonical_serial(serial)
     if not valid or submission is None or serial_error:
         return render_template("staff/paper.html", form=form, serial=serial, serial_error=serial_error,
                                **context), 400
@@ -192,20 +194,24 @@ def paper_settle(campaign_id: int, keying_id: int):
     form, submission, valid = _read_posted_paper(form_class, definition, campaign.id)
     if not valid or submission is None:
         return render_template("staff/paper_settle.html", form=form, **context), 400
-    outcome = paper.settle_paper(first, second, paper.Paper(
-        campaign_id=campaign.id, community_id=first.community_id, serial=first.paper_serial,
-        answers=form.answer_rows(), account=current_user._get_current_object(), submission_id=submission.id,
-        at=utcnow()), definition)
+    try:
+        outcome = paper.settle_paper(first, second, paper.Paper(
+            campaign_id=campaign.id, community_id=first.community_id, serial=first.paper_serial,
+            answers=form.answer_rows(), account=current_user._get_current_object(), submission_id=submission.id,
+            at=utcnow()), definition)
+    except paper.SettleRefused as refused:
+        return render_template("staff/paper_settle.html", form=form, refused=str(refused), **context), 409
     flash(f"编号 {first.paper_serial} 已核对并保存。" if outcome in (StoreOutcome.STORED, StoreOutcome.DUPLICATE)
           else f"编号 {first.paper_serial} 的问卷已经保存过了，没有重复保存。")
     return redirect(url_for("staff.paper_waiting", campaign_id=campaign.id), 303)
 
 
 @bp.route("/responses/<int:response_id>/correct", methods=["GET", "POST"])
-@may_review
+@admin_only
 def correct_response(response_id: int):
-    """Correct a typed-in response (paper or import) from the paper, with a reason; only
-    the district and evaluators may, never the community being evaluated."""
+    """Correct a typed-in response (paper or import) from the paper, with a reason: only the
+    district's admins may — never the community being evaluated, and not evaluators, who
+    change nothing but whether a response counts."""
     response = response_or_404(response_id)
     if response.channel not in paper.CORRECTABLE_CHANNELS:
         abort(403, "居民自己填写的回答不能更改。")

@@ -73,17 +73,15 @@ def tickets(campaign_id: int):
             abort(403)
         if form.validate_on_submit():
             url = url_for("staff.tickets", campaign_id=campaign.id)
-            if once.earlier_result(form.form_id.data):
-                flash("这张表刚才已经提交过了，没有重复生成问卷票。")
-                return redirect(url, 303)
             community = next(row.community for row in counts if row.community.id == form.community.data)
-            operations.issue_tickets(campaign, community, form.count.data)
-            if not once.mark_handled(form.form_id.data, url, current_user.id):
-                db.session.rollback()  # the same form, sent twice at once: the other one made the batch
-                flash("这张表刚才已经提交过了，没有重复生成问卷票。")
-                return redirect(url, 303)
-            db.session.commit()
-            flash(f"已生成 {form.count.data} 张问卷票，请下载打印后随机发给居民。")
+
+            def create() -> str:
+                operations.issue_tickets(campaign, community, form.count.data)
+                return url
+
+            _url, created = once.run_once(form.form_id.data, current_user.id, create)
+            flash(f"已生成 {form.count.data} 张问卷票，请下载打印后随机发给居民。" if created
+                  else "这张表刚才已经提交过了，没有重复生成问卷票。")
             return redirect(url, 303)
     batches = db.session.scalars(
         sa.select(TicketBatch).where(TicketBatch.campaign_id == campaign.id,

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ...extensions import db
 from ...models import Region, RegionLevel, Site
 from ...models.types import utcnow
-from .. import bp, operations, scope
+from .. import bp, once, operations, scope
 from ..forms import SiteForm, SiteRenameForm
 from .common import may_change
 
@@ -24,10 +24,15 @@ def sites(community_id: int):
         if not current_user.role.may_change:
             abort(403)
         if form.validate_on_submit():
-            operations.add_site(community, form.name.data.strip())
-            db.session.commit()
-            flash("考评点已添加，可以打印二维码了。")
-            return redirect(url_for("staff.sites", community_id=community.id), 303)
+            url = url_for("staff.sites", community_id=community.id)
+
+            def create() -> str:
+                operations.add_site(community, form.name.data.strip())
+                return url
+
+            _url, created = once.run_once(form.form_id.data, current_user.id, create)
+            flash("考评点已添加，可以打印二维码了。" if created else "这张表刚才已经提交过了，没有重复添加。")
+            return redirect(url, 303)
     return render_template("staff/sites.html", community=community, form=form, rename_form=SiteRenameForm(formdata=None),
                            base_url=current_app.config["BASE_URL"]), 400 if form.errors else 200
 
