@@ -12,7 +12,8 @@ from flask_login import current_user
 from sqlalchemy.orm import aliased
 
 from .extensions import db
-from .models import Account, AuditEntry, CampaignCommunity, PaperKeying, Region, Response, Site, TicketBatch
+from .models import (Account, AuditEntry, CampaignCommunity, Meeting, MeetingQuestion, PaperKeying, Region, Response,
+                     Site, TicketBatch)
 
 
 def snapshot(obj, fields: tuple[str, ...]) -> dict:
@@ -43,6 +44,7 @@ _REGION_COLUMN = {
     "paper_keying": (PaperKeying, "community_id"),
     "account": (Account, "region_id"),
     "region": (Region, "id"),
+    "meeting": (Meeting, "community_id"),
 }
 
 #: Object types that belong to no region: one survey version serves every district.
@@ -63,6 +65,10 @@ def object_region_id(object_type: str, object_id) -> int | None:
     key = _integer_key(object_id)
     if object_type == "campaign":
         return None if key is None else campaign_region_id(key)
+    if object_type == "meeting_question":
+        return None if key is None else db.session.scalar(
+            sa.select(Meeting.community_id).join(MeetingQuestion, MeetingQuestion.meeting_id == Meeting.id)
+            .where(MeetingQuestion.id == key))
     if object_type not in _REGION_COLUMN:
         raise ValueError(f"no region rule for audited object type {object_type!r}: add one in app/audit.py")
     model, column = _REGION_COLUMN[object_type]

@@ -4,6 +4,7 @@ from .accounts import Account, Role
 from .audit import AuditEntry
 from .forms import HandledForm
 from .campaigns import Campaign, CampaignCommunity, CampaignState
+from .meetings import HandCount, Meeting, MeetingQuestion, MeetingVote, QuestionKind
 from .paper import PaperKeying
 from .regions import CommunityKind, Region, RegionLevel, Site
 from .responses import Answer, Channel, QualityFlag, Response
@@ -13,5 +14,5 @@ from .tickets import Ticket, TicketBatch
 __all__ = [
     "Account", "AuditEntry", "Role",
     "Answer", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind", "HandledForm",
-    "PaperKeying", "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
+    "HandCount", "Meeting", "MeetingQuestion", "MeetingVote", "PaperKeying", "QuestionKind", "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
 ]

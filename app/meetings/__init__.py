@@ -1,0 +1,1 @@
+"""坝坝会 live polling: meetings, their questions on a big screen, votes by phone and by hand."""
