@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy.orm import joinedload
 
@@ -174,6 +175,16 @@ def read_device(secret: str, cookie: str | None) -> Device:
 
 def device_cookie_value(secret: str, device: Device) -> str:
     return _device_serializer(secret).dumps({"d": device.id, "a": device.answered[-DEVICE_MEMORY:]})
+
+
+def with_device_cookie(response, device: Device):
+    """Give the phone its signed cookie when it is new, and again on every post (it carries
+    what the phone has answered)."""
+    if device.is_new or request.method == "POST":
+        response.set_cookie(DEVICE_COOKIE, device_cookie_value(current_app.config["SECRET_KEY"], device),
+                            max_age=400 * 24 * 3600, httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 def _keyed_hash(secret: str, purpose: str, value: str, length: int) -> str:

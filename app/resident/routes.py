@@ -132,11 +132,7 @@ def _render_form(entry: ops.Entry, form, action: str, status: int, notice: str |
 
 
 def _with_device(response, device: ops.Device):
-    if device.is_new or request.method == "POST":
-        response.set_cookie(ops.DEVICE_COOKIE, ops.device_cookie_value(current_app.config["SECRET_KEY"], device),
-                            max_age=400 * 24 * 3600, httponly=True, samesite="Lax",
-                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
-    return response
+    return ops.with_device_cookie(response, device)
 
 
 @bp.get("/s/<token>/thanks")

@@ -1,0 +1,291 @@
+"""Meeting pages: staff set up and run a meeting from a phone, a big screen shows it, and
+residents vote from theirs at /m/<code>."""
+
+from __future__ import annotations
+
+import re
+from datetime import timezone
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from .. import qrcodes
+from ..extensions import db
+from ..models import Meeting, MeetingQuestion, MeetingVote, QuestionKind
+from ..models.types import utcnow
+from ..resident import operations as resident_ops
+from ..staff import once, scope
+from ..staff.views.common import may_change
+from ..templating import LOCAL_TZ
+from . import bp
+from . import operations as ops
+from .forms import AttendanceForm, MeetingForm, QuestionForm
+from .queries import live_state, results
+
+#: How often the big screen and residents' phones ask for the state (milliseconds).
+SCREEN_POLL_MS = 1000
+PHONE_POLL_MS = 2000
+
+
+def _meeting_or_404(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id) if 0 < meeting_id < 2**31 else None
+    if meeting is None or not scope.covers(current_user, meeting.community):
+        abort(404)
+    return meeting
+
+
+def _question_or_404(meeting: Meeting, question_id: int) -> MeetingQuestion:
+    question = next((q for q in meeting.questions if q.id == question_id), None)
+    if question is None:
+        abort(404)
+    return question
+
+
+def _join_url(meeting: Meeting) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/m/{meeting.join_code}"
+
+
+# -- staff --------------------------------------------------------------------------
+
+@bp.route("/meetings/", methods=["GET", "POST"])
+@login_required
+def meetings():
+    form = MeetingForm()
+    communities = scope.communities_in_scope(current_user)
+    form.community.choices = [SelectChoice(c.id, f"{c.parent.name} · {c.name}") for c in communities]
+    if request.method == "GET":
+        form.starts_at.data = utcnow().astimezone(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
+    if request.method == "POST":
+        if not current_user.role.may_change:
+            abort(403)
+        if form.validate_on_submit():
+            community = next(c for c in communities if c.id == form.community.data)
+
+            def create() -> str:
+                meeting = ops.create_meeting(
+                    community, form.topic.data, form.place.data,
+                    form.starts_at.data.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc),
+                    attendance=form.attendance.data)
+                return url_for("meetings.control", meeting_id=meeting.id)
+
+            url, created = once.run_once(form.form_id.data, current_user.id, create)
+            flash("坝坝会已建好，请添加要投票的问题。" if created else "这张表刚才已经提交过了，没有重复创建。")
+            return redirect(url or url_for("meetings.meetings"), 303)
+    listed = db.session.scalars(sa.select(Meeting).where(Meeting.community_id.in_(
+        scope.community_ids_under(current_user.region_id))).order_by(Meeting.starts_at.desc()).limit(100)).all()
+    return render_template("meetings/list.html", meetings=listed, form=form), 400 if form.errors else 200
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@login_required
+def control(meeting_id: int):
+    """The staff member's phone: move through the questions, open and close voting, hands, attendance."""
+    meeting = _meeting_or_404(meeting_id)
+    return render_template("meetings/control.html", meeting=meeting, results=results(meeting.questions),
+                           question_form=QuestionForm(formdata=None),
+                           attendance_form=AttendanceForm(formdata=None, attendance=meeting.attendance),
+                           join_url=_join_url(meeting))
+
+
+def _back(meeting: Meeting):
+    return redirect(url_for("meetings.control", meeting_id=meeting.id) + "#now", 303)
+
+
+@bp.post("/meetings/<int:meeting_id>/questions")
+@may_change
+def add_question(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        flash("没有添加：" + "；".join(e for errors in form.errors.values() for e in errors))
+        return _back(meeting)
+    kind = QuestionKind(form.kind.data)
+    labels = [line for line in re.split(r"[\r\n]+", form.options.data or "")]
+    try:
+        ops.add_question(meeting, kind, form.text.data, options=labels if kind is QuestionKind.CHOOSE_ONE else None)
+    except ValueError:
+        db.session.rollback()
+        flash("没有添加：单选题要写 2 到 8 个不同的选项，一行一个。")
+        return _back(meeting)
+    if meeting.current_position is None:
+        ops.show_question(meeting, 1)
+    db.session.commit()
+    flash("问题已添加。")
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/show/<int:position>")
+@may_change
+def show(meeting_id: int, position: int):
+    meeting = _meeting_or_404(meeting_id)
+    if ops.show_question(meeting, position):
+        db.session.commit()
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/questions/<int:question_id>/<any(open, close):action>")
+@may_change
+def voting(meeting_id: int, question_id: int, action: str):
+    meeting = _meeting_or_404(meeting_id)
+    question = _question_or_404(meeting, question_id)
+    change = ops.open_voting if action == "open" else ops.close_voting
+    if change(question, utcnow()):
+        db.session.commit()
+    elif meeting.ended:
+        flash("会已经结束，不能再投票。")
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/questions/<int:question_id>/hands")
+@may_change
+def hands(meeting_id: int, question_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    question = _question_or_404(meeting, question_id)
+    counts, bad = {}, False
+    for code in question.codes:
+        raw = (request.form.get(f"hands-{code}") or "").strip()
+        if raw == "":
+            continue
+        if raw.isascii() and raw.isdigit() and int(raw) <= 100_000:
+            counts[code] = int(raw)
+        else:
+            bad = True
+    if bad:
+        flash("举手人数请填 0 到 100000 的整数，没有改动。")
+    elif counts and ops.set_hand_counts(question, counts):
+        db.session.commit()
+        flash("举手人数已记下。")
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/attendance")
+@may_change
+def attendance(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    form = AttendanceForm()
+    if form.validate_on_submit():
+        if ops.set_attendance(meeting, form.attendance.data):
+            db.session.commit()
+    else:
+        flash("到场人数没有改：" + "；".join(e for errors in form.errors.values() for e in errors))
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/end")
+@may_change
+def end(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    if ops.end_meeting(meeting, utcnow()):
+        db.session.commit()
+        flash("会已结束，投票都已关闭。")
+    return _back(meeting)
+
+
+@bp.get("/meetings/<int:meeting_id>/screen")
+@login_required
+def screen(meeting_id: int):
+    """The big screen (a projector or a TV): join code, the question, the bars, votes so far."""
+    meeting = _meeting_or_404(meeting_id)
+    return render_template("meetings/screen.html", meeting=meeting, state=live_state(meeting),
+                           join_url=_join_url(meeting), poll_ms=SCREEN_POLL_MS,
+                           state_url=url_for("meetings.screen_state", meeting_id=meeting.id))
+
+
+@bp.get("/meetings/<int:meeting_id>/state.json")
+@login_required
+def screen_state(meeting_id: int):
+    return _state_response(_meeting_or_404(meeting_id))
+
+
+@bp.get("/meetings/<int:meeting_id>/join.svg")
+@login_required
+def join_qr(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    response = make_response(qrcodes.svg(_join_url(meeting)))
+    response.mimetype = "image/svg+xml"
+    return response
+
+
+def _state_response(meeting: Meeting):
+    state = live_state(meeting)
+    response = jsonify(state)
+    response.set_etag(state["version"])
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+# -- residents ------------------------------------------------------------------------
+
+CODE_RE = re.compile(r"\d{6}")
+
+
+def _meeting_by_code(code: str) -> Meeting | None:
+    if not CODE_RE.fullmatch(code):
+        return None
+    return db.session.scalar(sa.select(Meeting).where(Meeting.join_code == code))
+
+
+@bp.get("/m")
+def join():
+    """Type the six-digit code shown on the big screen."""
+    code = (request.args.get("code") or "").strip()
+    if code:
+        if _meeting_by_code(code) is not None:
+            return redirect(url_for("meetings.vote", code=code), 303)
+        return make_response(render_template("meetings/join.html", code=code, wrong=True), 404)
+    return render_template("meetings/join.html", code="", wrong=False)
+
+
+VOTE_MESSAGES = {
+    ops.VoteOutcome.COUNTED: (200, "投票成功，谢谢！"),
+    ops.VoteOutcome.ALREADY_VOTED: (409, "这部手机已经投过这道题了，每人一票。"),
+    ops.VoteOutcome.NOT_OPEN: (409, "这道题现在不能投票（还没开始或已经结束）。"),
+    ops.VoteOutcome.NO_SUCH_OPTION: (400, "没有这个选项，请重新选择。"),
+}
+
+
+@bp.route("/m/<code>", methods=["GET", "POST"])
+def vote(code: str):
+    """One question at a time, following the staff; one vote per phone per question."""
+    meeting = _meeting_by_code(code)
+    if meeting is None:
+        return make_response(render_template("meetings/join.html", code=code[:12], wrong=True), 404)
+    secret = current_app.config["SECRET_KEY"]
+    device = resident_ops.read_device(secret, request.cookies.get(resident_ops.DEVICE_COOKIE))
+    status, message = 200, None
+    if request.method == "POST":
+        question_id = request.form.get("question", type=int)
+        option = (request.form.get("option") or "")[:32]
+        question = next((q for q in meeting.questions if q.id == question_id), None)
+        if question is None:
+            status, message = 409, "这道题已经换了，请看下面的新问题。"
+        else:
+            outcome = ops.cast_vote(ops.Vote(question.id, option, resident_ops.device_hash(secret, device.id), utcnow()))
+            status, message = VOTE_MESSAGES[outcome]
+            if outcome is ops.VoteOutcome.COUNTED:
+                flash(message)
+                return resident_ops.with_device_cookie(redirect(url_for("meetings.vote", code=code), 303), device)
+    state = live_state(meeting)
+    voted = _voted_option(meeting, device, secret)
+    return resident_ops.with_device_cookie(make_response(render_template(
+        "meetings/vote.html", meeting=meeting, state=state, voted=voted, message=message, poll_ms=PHONE_POLL_MS,
+        state_url=url_for("meetings.vote_state", code=code)), status), device)
+
+
+def _voted_option(meeting: Meeting, device, secret: str) -> str | None:
+    question = meeting.current_question
+    if question is None or device.is_new:
+        return None
+    return db.session.scalar(sa.select(MeetingVote.option).where(
+        MeetingVote.question_id == question.id,
+        MeetingVote.device_hash == resident_ops.device_hash(secret, device.id)))
+
+
+@bp.get("/m/<code>/state.json")
+def vote_state(code: str):
+    meeting = _meeting_by_code(code)
+    if meeting is None:
+        return jsonify(error={"status": 404, "message": "没有这个会"}), 404
+    return _state_response(meeting)

@@ -1,0 +1,159 @@
+"""A meeting run through its pages: staff set it up and run it, residents vote at /m/<code>."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from html import unescape
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import AuditEntry, HandCount, Meeting, MeetingVote
+from tests.staff.conftest import csrf_of
+
+
+def new_meeting(client, world, **changes) -> Meeting:
+    data = {"csrf_token": csrf_of(client, "/meetings/"), "form_id": uuid.uuid4().hex,
+            "community": world.regions["C1"].id, "topic": "加装电梯征求意见", "place": "3 栋楼下",
+            "starts_at": "2026-11-22T19:30", "attendance": "30"} | changes
+    response = client.post("/meetings/", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return db.session.scalar(sa.select(Meeting).order_by(Meeting.id.desc()).limit(1))
+
+
+def post(client, path: str, **data):
+    return client.post(path, data={"csrf_token": csrf_of(client, "/meetings/"), **data})
+
+
+@pytest.fixture
+def running(as_role, world):
+    """A meeting in C1 with a yes/no question on the screen and voting open."""
+    staff = as_role("community")
+    meeting = new_meeting(staff, world)
+    assert post(staff, f"/meetings/{meeting.id}/questions", kind="yes_no", text="同意加装电梯吗？").status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/questions", kind="choose_one", text="电梯装在哪边？",
+                options="东侧\n西侧\n").status_code == 303
+    question = meeting.questions[0]
+    assert post(staff, f"/meetings/{meeting.id}/questions/{question.id}/open").status_code == 303
+    db.session.expire_all()
+    return staff, db.session.get(Meeting, meeting.id)
+
+
+def vote_page(phone, code: str) -> tuple[str, dict]:
+    html = phone.get(f"/m/{code}").get_data(as_text=True)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+    return html, {k: unescape(v) for k, v in fields.items()}
+
+
+def test_staff_set_up_a_meeting_and_its_questions(running):
+    staff, meeting = running
+    assert meeting.attendance == 30 and meeting.starts_at.isoformat() == "2026-11-22T11:30:00+00:00"
+    assert [q.text for q in meeting.questions] == ["同意加装电梯吗？", "电梯装在哪边？"]
+    assert meeting.current_position == 1  # the first question goes on the screen by itself
+    control = staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert meeting.join_code in control and "开始投票" in control and "停止投票" in control
+    screen = staff.get(f"/meetings/{meeting.id}/screen").get_data(as_text=True)
+    assert meeting.join_code in screen and "同意加装电梯吗？" in screen and 'src="/static/js/live.js' in screen
+    assert staff.get(f"/meetings/{meeting.id}/join.svg").mimetype == "image/svg+xml"
+
+
+def test_a_resident_votes_once_from_a_phone(app, running):
+    _staff, meeting = running
+    phone = app.test_client()
+    html, fields = vote_page(phone, meeting.join_code)
+    assert "同意加装电梯吗？" in html and '<button name="option" value="1">同意</button>' in html
+    response = phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "1"})
+    assert response.status_code == 303
+    after = phone.get(response.headers["Location"]).get_data(as_text=True)
+    assert "投票成功" in after and "您已投票：<b>同意</b>" in after
+    again = phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "2"})
+    assert again.status_code == 409 and "已经投过这道题了" in again.get_data(as_text=True)
+    other = app.test_client()
+    _html, other_fields = vote_page(other, meeting.join_code)
+    assert other.post(f"/m/{meeting.join_code}", data=other_fields | {"option": "7"}).status_code == 400
+    assert other.post(f"/m/{meeting.join_code}", data=other_fields | {"option": "2"}).status_code == 303
+    assert sorted(db.session.scalars(sa.select(MeetingVote.option))) == ["1", "2"]
+
+
+@pytest.mark.parametrize("path, status", [("/m/000000", 404), ("/m/12345", 404), ("/m/abcdef", 404),
+                                          ("/m/" + "9" * 40, 404), ("/m?code=12", 404)])
+def test_a_forged_meeting_code_gets_a_kind_answer(app, running, path, status):
+    response = app.test_client().get(path)
+    assert response.status_code == status and "没有找到投票码" in response.get_data(as_text=True)
+
+
+def test_a_vote_on_a_closed_or_replaced_question_counts_nothing(app, running):
+    staff, meeting = running
+    phone = app.test_client()
+    _html, fields = vote_page(phone, meeting.join_code)
+    assert post(staff, f"/meetings/{meeting.id}/questions/{meeting.questions[0].id}/close").status_code == 303
+    closed = phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "1"})
+    assert closed.status_code == 409 and "不能投票" in closed.get_data(as_text=True)
+    stale = phone.post(f"/m/{meeting.join_code}", data=fields | {"question": "999999", "option": "1"})
+    assert stale.status_code == 409
+    assert phone.post(f"/m/{meeting.join_code}", data={"question": fields["question"], "option": "1"}).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(MeetingVote.id))) == 0
+
+
+def test_the_state_follows_votes_hands_and_attendance_and_answers_304_when_unchanged(app, running):
+    staff, meeting = running
+    state = app.test_client().get(f"/m/{meeting.join_code}/state.json")
+    body = state.get_json()
+    assert body["question"]["text"] == "同意加装电梯吗？" and body["question"]["open"] is True
+    unchanged = app.test_client().get(f"/m/{meeting.join_code}/state.json",
+                                      headers={"If-None-Match": state.headers["ETag"]})
+    assert unchanged.status_code == 304
+    question = meeting.questions[0]
+    assert post(staff, f"/meetings/{meeting.id}/questions/{question.id}/hands",
+                **{"hands-1": "12", "hands-2": "3"}).status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/attendance", attendance="45").status_code == 303
+    body = app.test_client().get(f"/m/{meeting.join_code}/state.json").get_json()
+    assert body["question"]["hands"] == 15 and body["attendance"] == 45
+    assert body["question"]["share_voted"] == round(15 / 45, 3)
+    # Bad hand counts change nothing.
+    assert post(staff, f"/meetings/{meeting.id}/questions/{question.id}/hands", **{"hands-1": "-4"}).status_code == 303
+    assert db.session.scalar(sa.select(HandCount.count).where(HandCount.option == "1")) == 12
+    # Next question: the screen and phones follow.
+    assert post(staff, f"/meetings/{meeting.id}/show/2").status_code == 303
+    assert app.test_client().get(f"/m/{meeting.join_code}/state.json").get_json()["question"]["text"] == "电梯装在哪边？"
+    actions = set(db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.object_type.in_(["meeting", "meeting_question"]))))
+    assert actions == {"create", "show", "open", "hands", "edit"}
+
+
+@pytest.mark.parametrize("role, page, change", [("admin", 200, 303), ("street", 200, 303), ("community", 200, 303),
+                                                ("evaluator", 200, 403), ("outsider", 404, 404)])
+def test_who_may_see_and_run_a_meeting(as_role, running, role, page, change):
+    _staff, meeting = running
+    client = as_role(role)
+    assert client.get(f"/meetings/{meeting.id}").status_code == page
+    assert client.get(f"/meetings/{meeting.id}/screen").status_code == page
+    assert client.get(f"/meetings/{meeting.id}/state.json").status_code == page
+    response = post(client, f"/meetings/{meeting.id}/attendance", attendance="99")
+    assert response.status_code == change
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).attendance == (99 if change == 303 else 30)
+
+
+def test_a_meeting_cannot_be_made_outside_scope_nor_twice_by_a_double_click(as_role, world):
+    client = as_role("community")
+    response = client.post("/meetings/", data={
+        "csrf_token": csrf_of(client, "/meetings/"), "form_id": uuid.uuid4().hex, "community": world.regions["C3"].id,
+        "topic": "越界", "place": "某处", "starts_at": "2026-11-22T19:30", "attendance": "0"})
+    assert response.status_code == 400
+    form_id = uuid.uuid4().hex
+    for _ in range(2):
+        new_meeting(client, world, form_id=form_id)
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 1
+
+
+def test_ending_the_meeting_closes_voting(app, running):
+    staff, meeting = running
+    phone = app.test_client()
+    _html, fields = vote_page(phone, meeting.join_code)  # the form was open on the phone …
+    assert post(staff, f"/meetings/{meeting.id}/end").status_code == 303  # … when the meeting ended
+    assert "会议已结束" in vote_page(app.test_client(), meeting.join_code)[0]
+    assert phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "1"}).status_code == 409
+    assert db.session.scalar(sa.select(sa.func.count(MeetingVote.id))) == 0
