@@ -18,9 +18,10 @@ from ..models.types import utcnow
 from ..resident import operations as resident_ops
 from ..staff import once, scope
 from ..staff.views.common import may_change
-from ..templating import LOCAL_TZ
+from ..templating import LOCAL_TZ, local_time
 from . import bp
 from . import operations as ops
+from . import record as meeting_record
 from .forms import AttendanceForm, MeetingForm, QuestionForm
 from .queries import live_state, results
 
@@ -205,6 +206,26 @@ def join_qr(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     response = make_response(qrcodes.svg(_join_url(meeting)))
     response.mimetype = "image/svg+xml"
+    return response
+
+
+@bp.get("/meetings/<int:meeting_id>/record.<any(xlsx, pdf):fmt>")
+@login_required
+def record(meeting_id: int, fmt: str):
+    """The meeting's record for the archive."""
+    meeting = _meeting_or_404(meeting_id)
+    entry = meeting_record.MeetingRecord(
+        community=f"{meeting.community.parent.name} {meeting.community.name}", topic=meeting.topic,
+        place=meeting.place, starts_at=local_time(meeting.starts_at), ended_at=local_time(meeting.ended_at),
+        attendance=meeting.attendance, join_code=meeting.join_code, results=results(meeting.questions),
+        made_at=local_time(utcnow()))
+    if fmt == "xlsx":
+        response = make_response(meeting_record.record_xlsx(entry))
+        response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        response = make_response(meeting_record.record_pdf(entry))
+        response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="meeting-{meeting.id}.{fmt}"'
     return response
 
 

@@ -157,3 +157,24 @@ def test_ending_the_meeting_closes_voting(app, running):
     assert "会议已结束" in vote_page(app.test_client(), meeting.join_code)[0]
     assert phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "1"}).status_code == 409
     assert db.session.scalar(sa.select(sa.func.count(MeetingVote.id))) == 0
+
+
+def test_the_record_exports_as_xlsx_and_pdf_with_phones_and_hands_apart(running):
+    import io
+
+    import openpyxl
+    import pypdf
+    staff, meeting = running
+    question = meeting.questions[0]
+    assert post(staff, f"/meetings/{meeting.id}/questions/{question.id}/hands",
+                **{"hands-1": "12", "hands-2": "3"}).status_code == 303
+    sheet = staff.get(f"/meetings/{meeting.id}/record.xlsx")
+    assert sheet.status_code == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
+    assert ("议题", "加装电梯征求意见") in [r[:2] for r in rows] and ("到场人数", 30) in [r[:2] for r in rows]
+    assert (1, "同意加装电梯吗？", "同意", 0, 12, 12) in [r[:6] for r in rows]
+    assert (1, "同意加装电梯吗？", "小计", 0, 15, 15) in [r[:6] for r in rows]
+    pdf = staff.get(f"/meetings/{meeting.id}/record.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "坝坝会记录" in text and "同意加装电梯吗" in text and "电梯装在哪边" in text and "12" in text
