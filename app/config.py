@@ -85,4 +85,6 @@ DEFAULTS = {
     "REDIS_URL": None,
     # Failed staff logins allowed per client address before it must wait.
     "LOGIN_FAILURE_LIMIT": "10 per 15 minutes",
+    # Wrong meeting codes a client address may try (a meeting's code is six digits).
+    "MEETING_CODE_GUESS_LIMIT": "30 per 10 minutes",
 }

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from .. import qrcodes
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Meeting, MeetingQuestion, MeetingVote, QuestionKind
 from ..models.types import utcnow
 from ..resident import operations as resident_ops
@@ -248,7 +248,18 @@ def _meeting_by_code(code: str) -> Meeting | None:
     return db.session.scalar(sa.select(Meeting).where(Meeting.join_code == code))
 
 
+def _code_not_found(response) -> bool:
+    return response.status_code == 404
+
+
+#: Wrong codes per client address, counted together on both pages: guessing a meeting's
+#: code from afar gets slow.
+_code_guesses = limiter.shared_limit(lambda: current_app.config["MEETING_CODE_GUESS_LIMIT"], scope="meeting-code",
+                                     deduct_when=_code_not_found)
+
+
 @bp.get("/m")
+@_code_guesses
 def join():
     """Type the six-digit code shown on the big screen."""
     code = (request.args.get("code") or "").strip()
@@ -268,6 +279,7 @@ VOTE_MESSAGES = {
 
 
 @bp.route("/m/<code>", methods=["GET", "POST"])
+@_code_guesses
 def vote(code: str):
     """One question at a time, following the staff; one vote per phone per question."""
     meeting = _meeting_by_code(code)

@@ -178,3 +178,11 @@ def test_the_record_exports_as_xlsx_and_pdf_with_phones_and_hands_apart(running)
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.data)).pages)
     assert "坝坝会记录" in text and "同意加装电梯吗" in text and "电梯装在哪边" in text and "12" in text
+
+
+def test_guessing_meeting_codes_gets_slowed_down(app, running):
+    _staff, meeting = running
+    guesser = app.test_client()
+    statuses = [guesser.get(f"/m/{100000 + n}").status_code for n in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429
+    assert "太频繁" in guesser.get("/m?code=123456").get_data(as_text=True)
