@@ -87,7 +87,7 @@ def test_each_record_gets_the_region_it_belongs_to(world, make):
     assert audit.record("test", "campaign", world.campaigns["A"].id, region=r["C1"]).region_id == r["C1"].id
     assert audit.record("test", "campaign", world.campaigns["A"].id, region=None).region_id is None
     with pytest.raises(ValueError, match="no region rule"):
-        audit.record("test", "meeting", 1)
+        audit.record("test", "gadget", 1)
     db.session.rollback()
 
 
