@@ -36,9 +36,9 @@ def create_meeting(community: Region, topic: str, place: str, starts_at: datetim
         raise ValueError("a meeting belongs to a community")
     if attendance < 0:
         raise ValueError("attendance cannot be negative")
-    taken = set(db.session.scalars(sa.select(Meeting.join_code)))
     code = new_join_code()
-    while code in taken:  # 900,000 codes: a clash is rare, and the unique index is the last word
+    # 900,000 codes: a clash is rare, so ask about this one code; the unique index is the last word.
+    while db.session.scalar(sa.select(Meeting.id).where(Meeting.join_code == code)) is not None:
         code = new_join_code()
     meeting = Meeting(community=community, topic=topic.strip(), place=place.strip(), starts_at=starts_at,
                       attendance=attendance, join_code=code, created_by=actor or audit.acting_account())

@@ -51,3 +51,15 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+
+
+def log_in(browser, server: str, username: str, password: str, viewport: dict | None = None):
+    """A new browser context logged in to the staff console: (context, page)."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/staff/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{server}/staff/")
+    return context, page

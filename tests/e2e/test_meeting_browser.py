@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from tests.e2e.conftest import require_browser, shot
+from tests.e2e.conftest import log_in, require_browser, shot
 
 require_browser()
 from playwright.sync_api import expect  # noqa: E402
@@ -16,13 +16,7 @@ PHONE = {"width": 360, "height": 740}
 
 
 def test_a_meeting_with_a_big_screen_and_phones(server, browser, world):
-    staff_context = browser.new_context(viewport=PHONE)
-    staff = staff_context.new_page()
-    staff.goto(f"{server}/staff/login")
-    staff.get_by_label("用户名").fill("community")
-    staff.get_by_label("密码").fill(PASSWORD)
-    staff.get_by_role("button", name="登录").click()
-    staff.wait_for_url(f"{server}/staff/")
+    staff_context, staff = log_in(browser, server, "community", PASSWORD, viewport=PHONE)
     staff.get_by_role("link", name="坝坝会").click()
     staff.get_by_label("议题").fill("3 栋加装电梯征求意见")
     staff.get_by_label("地点").fill("3 栋楼下")
@@ -43,13 +37,7 @@ def test_a_meeting_with_a_big_screen_and_phones(server, browser, world):
     code = re.search(r"\d{6}", staff.locator("b.code").inner_text()).group(0)
     shot(staff, "meeting-control")
 
-    screen_context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    screen_page = screen_context.new_page()
-    screen_page.goto(f"{server}/staff/login")
-    screen_page.get_by_label("用户名").fill("street")
-    screen_page.get_by_label("密码").fill(PASSWORD)
-    screen_page.get_by_role("button", name="登录").click()
-    screen_page.wait_for_url(f"{server}/staff/")
+    screen_context, screen_page = log_in(browser, server, "street", PASSWORD, viewport={"width": 1920, "height": 1080})
     screen_page.goto(control_url + "/screen")
     expect(screen_page.locator("#q-text")).to_have_text("同意在 3 栋加装电梯吗？")
     expect(screen_page.locator(".code")).to_have_text(code)

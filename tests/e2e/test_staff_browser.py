@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import require_browser, shot
+from tests.e2e.conftest import log_in, require_browser, shot
 
 require_browser()
 from playwright.sync_api import expect  # noqa: E402
@@ -72,14 +72,7 @@ def test_an_organiser_runs_a_campaign_from_the_browser(server, browser, world):
 
 
 def _log_in(browser, server, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{server}/staff/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{server}/staff/")
-    return context, page
+    return log_in(browser, server, username, PASSWORD)
 
 
 def _key_paper(page, serial, codes):
