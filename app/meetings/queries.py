@@ -76,5 +76,19 @@ def live_state(meeting: Meeting) -> dict:
     return state
 
 
+def phone_state(meeting: Meeting) -> dict:
+    """What residents' phones poll: the question and whether voting is open, never the running
+    counts (a tally seen before voting sways the vote). It changes only when staff act."""
+    question = meeting.current_question
+    state = {"meeting": meeting.id, "topic": meeting.topic, "ended": meeting.ended, "question": None}
+    if question is not None:
+        state["question"] = {
+            "id": question.id, "position": question.position, "of": len(meeting.questions), "text": question.text,
+            "open": question.voting_open and not meeting.ended,
+            "options": [{"code": code, "label": label} for code, label in question.options]}
+    state["version"] = _version(state)
+    return state
+
+
 def _version(state: dict) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]

@@ -3,6 +3,7 @@ residents vote from theirs at /m/<code>."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timezone
 
@@ -23,11 +24,14 @@ from . import bp
 from . import operations as ops
 from . import record as meeting_record
 from .forms import AttendanceForm, MeetingForm, QuestionForm
-from .queries import live_state, results
+from .queries import live_state, phone_state, results
+from .state_cache import phone_state_cache
 
-#: How often the big screen and residents' phones ask for the state (milliseconds).
+#: How often the big screen and residents' phones ask for the state (milliseconds). Phones
+#: wait longer (with a random spread) because there are hundreds of them and their state
+#: changes only when staff move on.
 SCREEN_POLL_MS = 1000
-PHONE_POLL_MS = 2000
+PHONE_POLL_MS = 3000
 
 
 def _meeting_or_404(meeting_id: int) -> Meeting:
@@ -90,6 +94,12 @@ def control(meeting_id: int):
                            join_url=_join_url(meeting))
 
 
+def _commit(meeting: Meeting) -> None:
+    """Commit a staff action, then drop the phones' cached copy so they see it at their next poll."""
+    db.session.commit()
+    phone_state_cache().forget(meeting.join_code)
+
+
 def _back(meeting: Meeting):
     return redirect(url_for("meetings.control", meeting_id=meeting.id) + "#now", 303)
 
@@ -112,7 +122,7 @@ def add_question(meeting_id: int):
         return _back(meeting)
     if meeting.current_position is None:
         ops.show_question(meeting, 1)
-    db.session.commit()
+    _commit(meeting)
     flash("问题已添加。")
     return _back(meeting)
 
@@ -122,7 +132,7 @@ def add_question(meeting_id: int):
 def show(meeting_id: int, position: int):
     meeting = _meeting_or_404(meeting_id)
     if ops.show_question(meeting, position):
-        db.session.commit()
+        _commit(meeting)
     return _back(meeting)
 
 
@@ -133,7 +143,7 @@ def voting(meeting_id: int, question_id: int, action: str):
     question = _question_or_404(meeting, question_id)
     change = ops.open_voting if action == "open" else ops.close_voting
     if change(question, utcnow()):
-        db.session.commit()
+        _commit(meeting)
     elif meeting.ended:
         flash("会已经结束，不能再投票。")
     return _back(meeting)
@@ -156,7 +166,7 @@ def hands(meeting_id: int, question_id: int):
     if bad:
         flash("举手人数请填 0 到 100000 的整数，没有改动。")
     elif counts and ops.set_hand_counts(question, counts):
-        db.session.commit()
+        _commit(meeting)
         flash("举手人数已记下。")
     return _back(meeting)
 
@@ -168,7 +178,7 @@ def attendance(meeting_id: int):
     form = AttendanceForm()
     if form.validate_on_submit():
         if ops.set_attendance(meeting, form.attendance.data):
-            db.session.commit()
+            _commit(meeting)
     else:
         flash("到场人数没有改：" + "；".join(e for errors in form.errors.values() for e in errors))
     return _back(meeting)
@@ -179,7 +189,7 @@ def attendance(meeting_id: int):
 def end(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     if ops.end_meeting(meeting, utcnow()):
-        db.session.commit()
+        _commit(meeting)
         flash("会已结束，投票都已关闭。")
     return _back(meeting)
 
@@ -300,7 +310,7 @@ def vote(code: str):
             if outcome is ops.VoteOutcome.COUNTED:
                 flash(message)
                 return resident_ops.with_device_cookie(redirect(url_for("meetings.vote", code=code), 303), device)
-    state = live_state(meeting)
+    state = phone_state(meeting)
     voted = _voted_option(meeting, device, secret)
     return resident_ops.with_device_cookie(make_response(render_template(
         "meetings/vote.html", meeting=meeting, state=state, voted=voted, message=message, poll_ms=PHONE_POLL_MS,
@@ -318,7 +328,24 @@ def _voted_option(meeting: Meeting, device, secret: str) -> str | None:
 
 @bp.get("/m/<code>/state.json")
 def vote_state(code: str):
-    meeting = _meeting_by_code(code)
-    if meeting is None:
-        return jsonify(error={"status": 404, "message": "没有这个会"}), 404
-    return _state_response(meeting)
+    """Polled by every phone in the courtyard: from Redis where it is set, else the database."""
+    if not CODE_RE.fullmatch(code):
+        return _no_meeting()
+    cache = phone_state_cache()
+    cached = cache.get(code)
+    if cached is None:
+        meeting = _meeting_by_code(code)
+        if meeting is None:
+            return _no_meeting()
+        state = phone_state(meeting)
+        cached = f"{state['version']}\n{json.dumps(state, ensure_ascii=False, separators=(',', ':'))}".encode()
+        cache.put(code, cached)
+    version, _, body = cached.partition(b"\n")
+    response = current_app.response_class(body, mimetype="application/json")
+    response.set_etag(version.decode())
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+def _no_meeting():
+    return jsonify(error={"status": 404, "message": "没有这个会"}), 404

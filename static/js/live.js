@@ -29,6 +29,14 @@
     if (s.ended || id !== root.getAttribute("data-question") || open !== root.getAttribute("data-open")) location.reload();
   }
 
+  function next() {
+    // Phones spread their polls out (±25 %) so a courtyard of them does not ask all at once,
+    // and stop asking while the page is hidden; they ask at once when it shows again.
+    if (mode === "screen") { setTimeout(poll, wait); return; }
+    if (document.hidden) { document.addEventListener("visibilitychange", poll, {once: true}); return; }
+    setTimeout(poll, wait * (0.75 + Math.random() * 0.5));
+  }
+
   function poll() {
     fetch(url, {headers: {"If-None-Match": '"' + version + '"'}, cache: "no-store", credentials: "same-origin"})
       .then(function (r) { return r.status === 200 ? r.json() : null; })
@@ -36,7 +44,7 @@
         if (s && s.version !== version) { version = s.version; (mode === "screen" ? drawScreen : drawPhone)(s); }
       })
       .catch(function () {})
-      .then(function () { setTimeout(poll, wait); });
+      .then(next);
   }
-  setTimeout(poll, wait);
+  next();
 })();

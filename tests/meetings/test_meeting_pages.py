@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AuditEntry, HandCount, Meeting, MeetingVote
+from app.models import AuditEntry, HandCount, Meeting, MeetingQuestion, MeetingVote
 from tests.staff.conftest import csrf_of
 
 
@@ -109,9 +109,13 @@ def test_the_state_follows_votes_hands_and_attendance_and_answers_304_when_uncha
     assert post(staff, f"/meetings/{meeting.id}/questions/{question.id}/hands",
                 **{"hands-1": "12", "hands-2": "3"}).status_code == 303
     assert post(staff, f"/meetings/{meeting.id}/attendance", attendance="45").status_code == 303
-    body = app.test_client().get(f"/m/{meeting.join_code}/state.json").get_json()
+    # The big screen shows the counts; residents' phones never do (a tally seen first sways the vote).
+    body = staff.get(f"/meetings/{meeting.id}/state.json").get_json()
     assert body["question"]["hands"] == 15 and body["attendance"] == 45
     assert body["question"]["share_voted"] == round(15 / 45, 3)
+    phone_body = app.test_client().get(f"/m/{meeting.join_code}/state.json").get_json()
+    assert set(phone_body["question"]) == {"id", "position", "of", "text", "open", "options"}
+    assert phone_body["question"]["options"] == [{"code": "1", "label": "同意"}, {"code": "2", "label": "不同意"}]
     # Bad hand counts change nothing.
     assert post(staff, f"/meetings/{meeting.id}/questions/{question.id}/hands", **{"hands-1": "-4"}).status_code == 303
     assert db.session.scalar(sa.select(HandCount.count).where(HandCount.option == "1")) == 12
@@ -186,3 +190,45 @@ def test_guessing_meeting_codes_gets_slowed_down(app, running):
     statuses = [guesser.get(f"/m/{100000 + n}").status_code for n in range(31)]
     assert statuses[:30] == [404] * 30 and statuses[30] == 429
     assert "太频繁" in guesser.get("/m?code=123456").get_data(as_text=True)
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_client():
+    import redis
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as e:
+        pytest.fail(f"Redis must answer at {REDIS_URL} for this test (start it as the README says): {e}")
+    return client
+
+
+def test_phones_read_the_state_from_redis_and_a_staff_action_drops_it_at_once(app, running, redis_client):
+    staff, meeting = running
+    app.config["REDIS_URL"] = REDIS_URL
+    app.extensions.pop("minyi.meeting_state_cache", None)
+    key = f"minyi:meeting:{meeting.join_code}:phone"
+    phone = app.test_client()
+    first = phone.get(f"/m/{meeting.join_code}/state.json")
+    assert first.get_json()["question"]["position"] == 1
+    assert redis_client.get(key) is not None and 0 < redis_client.pttl(key) <= 1000
+    # Served from Redis: a question changed behind the application's back is not seen…
+    db.session.execute(sa.update(MeetingQuestion).where(MeetingQuestion.id == meeting.questions[0].id)
+                       .values(text="改过的字"))
+    db.session.commit()
+    assert phone.get(f"/m/{meeting.join_code}/state.json").get_json()["question"]["text"] == "同意加装电梯吗？"
+    # …while a staff action through the application is seen at the next poll.
+    assert post(staff, f"/meetings/{meeting.id}/show/2").status_code == 303
+    assert redis_client.get(key) is None
+    assert phone.get(f"/m/{meeting.join_code}/state.json").get_json()["question"]["position"] == 2
+
+
+def test_phones_are_answered_from_the_database_when_redis_is_down(app, running):
+    _staff, meeting = running
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # the discard port: nothing answers
+    app.extensions.pop("minyi.meeting_state_cache", None)
+    response = app.test_client().get(f"/m/{meeting.join_code}/state.json")
+    assert response.status_code == 200 and response.get_json()["question"]["position"] == 1
