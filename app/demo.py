@@ -20,7 +20,8 @@ from .analysis.sampling import cochran_sample_size
 from .definitions import Item, SurveyDefinition, load_all
 from .definitions.types import ITEM_TYPES
 from .extensions import db
-from .models import Answer, Channel, CommunityKind, Region, RegionLevel, Response, Role
+from .meetings import operations as meetings
+from .models import Answer, Channel, CommunityKind, QuestionKind, Region, RegionLevel, Response, Role
 from .models.types import utcnow
 from .staff.operations import add_region, add_site, create_account, create_campaign, sync_survey
 from .submissions import quality_flags_at_submit
@@ -139,11 +140,24 @@ def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
             ("cuihu", "翠湖社区工作人员", Role.COMMUNITY, communities[0]),
             ("kaoping", "五华区考评组", Role.EVALUATOR, district), ("xiqu", "西区管理员", Role.ADMIN, xiqu)):
         create_account(username, name, DEMO_PASSWORD, role, region)
+    if plan and plan[0].survey_version.survey.key == "kunming-questionnaire":
+        _add_meeting(plan[0], communities[0], now)
     db.session.commit()
     return (f"demo loaded: district {DISTRICT[1]} with {len(STREETS)} streets and {len(kunming)} communities, "
             f"district {XIQU[1]} with {len(pilots)} pilot communities; "
             f"{sum(len(c.sites) for c in communities)} sites; {len(plan)} campaigns; {total} responses; "
             f"staff accounts wuhua, huashan, cuihu, kaoping, xiqu with the password {DEMO_PASSWORD!r}")
+
+
+def _add_meeting(campaign, community: Region, now) -> None:
+    """A 坝坝会 ready to run in the first community: two questionnaire questions and one made on the spot."""
+    starts = (now + timedelta(days=1)).replace(hour=11, minute=30, second=0, microsecond=0)  # 19:30 China time
+    meeting = meetings.create_meeting(community, "老旧小区改造方案征求意见", "小区中心广场", starts, campaign=campaign)
+    items = [i for i in campaign.survey_version.survey_definition.items if i.type == "likert"][:2]
+    for item in items:
+        meetings.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
+    meetings.add_question(meeting, QuestionKind.YES_NO, "同意在 3 栋加装电梯吗？")
+    meetings.show_question(meeting, 1)
 
 
 def _add_responses(campaign, definition: SurveyDefinition, members: list[Region], mood, n: int,

@@ -186,6 +186,12 @@ def test_demo_loads_a_district_and_is_idempotent(runner, app):
         .where(Answer.item == "overall").group_by(Answer.community_id)
         .having(sa.func.count() >= 5)).all()
     assert len(rates) >= 5 and max(r for _, r in rates) - min(r for _, r in rates) > 0.2
+    # A 坝坝会 ready to run in 翠湖社区, feeding the Kunming campaign.
+    from app.models import Meeting
+    meeting = db.session.scalars(sa.select(Meeting)).one()
+    assert meeting.community.name == "翠湖社区" and meeting.campaign.survey_version.survey.key == "kunming-questionnaire"
+    assert [q.kind.value for q in meeting.questions] == ["survey_item", "survey_item", "yes_no"]
+    assert meeting.current_position == 1 and not any(q.voting_open for q in meeting.questions)
     again = runner.invoke(args=["demo", "--responses", "300"])
     assert again.exit_code == 0 and "already loaded" in again.output
     assert count_responses() == 300

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,8 @@ import sqlalchemy as sa
 from .. import audit
 from ..definitions import Item
 from ..extensions import db
-from ..models import Account, HandCount, Meeting, MeetingQuestion, MeetingVote, QuestionKind, Region, RegionLevel
+from ..models import (Account, Answer, Campaign, CampaignState, Channel, HandCount, Meeting, MeetingQuestion, MeetingVote,
+                      QuestionKind, Region, RegionLevel, Response)
 from ..submissions import insert_ignoring_conflicts
 
 #: The answers of the quick kinds of question, as [code, label] pairs in the order shown.
@@ -30,10 +32,16 @@ def new_join_code() -> str:
 
 
 def create_meeting(community: Region, topic: str, place: str, starts_at: datetime, *, attendance: int = 0,
-                   actor: Account | None = None) -> Meeting:
-    """A meeting in a community, with a join code no other meeting has."""
+                   campaign: Campaign | None = None, actor: Account | None = None) -> Meeting:
+    """A meeting in a community, with a join code no other meeting has.
+
+    With a ``campaign`` (one the community takes part in), the meeting may ask questions of
+    the campaign's questionnaire, and phones' votes on them reach its statistics.
+    """
     if community.level is not RegionLevel.COMMUNITY:
         raise ValueError("a meeting belongs to a community")
+    if campaign is not None and community.id not in {cc.community_id for cc in campaign.communities}:
+        raise ValueError("the community does not take part in the campaign")
     if attendance < 0:
         raise ValueError("attendance cannot be negative")
     code = new_join_code()
@@ -41,11 +49,12 @@ def create_meeting(community: Region, topic: str, place: str, starts_at: datetim
     while db.session.scalar(sa.select(Meeting.id).where(Meeting.join_code == code)) is not None:
         code = new_join_code()
     meeting = Meeting(community=community, topic=topic.strip(), place=place.strip(), starts_at=starts_at,
-                      attendance=attendance, join_code=code, created_by=actor or audit.acting_account())
+                      attendance=attendance, join_code=code, campaign=campaign,
+                      created_by=actor or audit.acting_account())
     db.session.add(meeting)
     db.session.flush()
     audit.record("create", "meeting", meeting.id, actor=actor, after=audit.snapshot(
-        meeting, ("community_id", "topic", "place", "starts_at", "attendance", "join_code")))
+        meeting, ("community_id", "campaign_id", "topic", "place", "starts_at", "attendance", "join_code")))
     return meeting
 
 
@@ -69,11 +78,21 @@ def options_for(kind: QuestionKind, options: list[str] | None = None, item: Item
 
 
 def add_question(meeting: Meeting, kind: QuestionKind, text: str, *, options: list[str] | None = None,
-                 item: Item | None = None, source: str | None = None, actor: Account | None = None) -> MeetingQuestion:
-    """Add a question at the end of the meeting."""
+                 item: Item | None = None, actor: Account | None = None) -> MeetingQuestion:
+    """Add a question at the end of the meeting. A questionnaire question (``item``) must come
+    from the meeting's campaign, once per meeting: a phone gives one answer per item."""
     text = text.strip()
     if not text:
         raise ValueError("a question needs its words")
+    source = None
+    if kind is QuestionKind.SURVEY_ITEM:
+        if meeting.campaign is None or item is None:
+            raise ValueError("a questionnaire question needs the meeting's campaign and one of its items")
+        if meeting.campaign.survey_version.survey_definition.items_by_key.get(item.key) != item:
+            raise ValueError("the item is not in the campaign's questionnaire")
+        if any(q.source == item.key for q in meeting.questions):
+            raise ValueError("the item is asked in this meeting already")
+        source = item.key
     question = MeetingQuestion(meeting=meeting, position=len(meeting.questions) + 1, kind=kind, text=text,
                                options=options_for(kind, options, item), source=source)
     db.session.add(question)
@@ -181,11 +200,16 @@ def cast_vote(vote: Vote) -> VoteOutcome:
     The question is read for its state and answers, then one INSERT … ON CONFLICT DO
     NOTHING: the unique (question, device) turns a second vote, even a racing one, into a
     no-op. A close that commits between the read and the insert still lets this vote in
-    (it was cast while the screen said open).
+    (it was cast while the screen said open). A vote on a questionnaire question of a
+    meeting that feeds an open campaign is also that phone's answer to the item, in the
+    same transaction (see _answer_for_campaign).
     """
     row = db.session.execute(
-        sa.select(MeetingQuestion.options, MeetingQuestion.opened_at, MeetingQuestion.closed_at, Meeting.ended_at)
+        sa.select(MeetingQuestion.options, MeetingQuestion.opened_at, MeetingQuestion.closed_at,
+                  MeetingQuestion.source, Meeting.id.label("meeting_id"), Meeting.ended_at, Meeting.community_id,
+                  Meeting.campaign_id, Campaign.opens_at, Campaign.closes_at)
         .join(Meeting, Meeting.id == MeetingQuestion.meeting_id)
+        .outerjoin(Campaign, Campaign.id == Meeting.campaign_id)
         .where(MeetingQuestion.id == vote.question_id)).first()
     try:
         if row is None or row.opened_at is None or row.closed_at is not None or row.ended_at is not None:
@@ -197,8 +221,37 @@ def cast_vote(vote: Vote) -> VoteOutcome:
             .values(question_id=vote.question_id, option=vote.option, device_hash=vote.device_hash, voted_at=vote.at)
             .on_conflict_do_nothing()
             .returning(MeetingVote.__table__.c.id)).scalar()
+        if inserted is not None and row.source is not None and row.campaign_id is not None and \
+                Campaign.state_between(row.opens_at, row.closes_at, vote.at) is CampaignState.OPEN:
+            _answer_for_campaign(row, vote)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     return VoteOutcome.COUNTED if inserted is not None else VoteOutcome.ALREADY_VOTED
+
+
+def meeting_submission_id(meeting_id: int, device_hash: str) -> str:
+    """The one response of a phone in a meeting has an id derived from both, so every vote of
+    that phone finds it and no two of its votes can make two responses."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"minyi:meeting:{meeting_id}:{device_hash}"))
+
+
+def _answer_for_campaign(row, vote: Vote) -> None:
+    """Add the vote to the phone's response for this meeting (made at its first such vote):
+    channel ``meeting``, which the statistics never take for a random sample. Hand counts stay
+    in the meeting record: a raised hand has no respondent to hang an answer on."""
+    responses, answers = Response.__table__, Answer.__table__
+    submission_id = meeting_submission_id(row.meeting_id, vote.device_hash)
+    response_id = db.session.execute(
+        insert_ignoring_conflicts(responses)
+        .values(campaign_id=row.campaign_id, community_id=row.community_id, channel=Channel.MEETING,
+                submitted_at=vote.at, submission_id=submission_id, device_hash=vote.device_hash,
+                meeting_id=row.meeting_id)
+        .on_conflict_do_nothing()
+        .returning(responses.c.id)).scalar()
+    if response_id is None:
+        response_id = db.session.scalar(sa.select(responses.c.id).where(responses.c.submission_id == submission_id))
+    db.session.execute(sa.insert(answers).values(
+        response_id=response_id, item=row.source, value=vote.option, number=None, text=None,
+        campaign_id=row.campaign_id, community_id=row.community_id))

@@ -14,7 +14,8 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import qrcodes
 from ..extensions import db, limiter
-from ..models import Meeting, MeetingQuestion, MeetingVote, QuestionKind
+from ..definitions import Item
+from ..models import Campaign, CampaignCommunity, CampaignState, Meeting, MeetingQuestion, MeetingVote, QuestionKind
 from ..models.types import utcnow
 from ..resident import operations as resident_ops
 from ..staff import once, scope
@@ -23,7 +24,7 @@ from ..templating import LOCAL_TZ, local_time
 from . import bp
 from . import operations as ops
 from . import record as meeting_record
-from .forms import AttendanceForm, MeetingForm, QuestionForm
+from .forms import AttendanceForm, MeetingForm, QuestionForm, SurveyQuestionForm
 from .queries import live_state, phone_state, results
 from .state_cache import phone_state_cache
 
@@ -60,19 +61,27 @@ def meetings():
     form = MeetingForm()
     communities = scope.communities_in_scope(current_user)
     form.community.choices = [SelectChoice(c.id, f"{c.parent.name} · {c.name}") for c in communities]
+    campaigns = _campaigns_to_feed([c.id for c in communities])
+    form.campaign.choices = [SelectChoice(0, "不计入测评")] + [
+        SelectChoice(c.id, f"{c.name}（{c.state.label}）") for c in campaigns]
     if request.method == "GET":
         form.starts_at.data = utcnow().astimezone(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
     if request.method == "POST":
         if not current_user.role.may_change:
             abort(403)
-        if form.validate_on_submit():
+        campaign = next((c for c in campaigns if c.id == form.campaign.data), None)
+        valid = form.validate_on_submit()
+        if valid and campaign is not None and form.community.data not in {cc.community_id for cc in campaign.communities}:
+            form.campaign.errors = ["所选社区不在这次测评里，请换一次测评，或选“不计入测评”。"]
+            valid = False
+        if valid:
             community = next(c for c in communities if c.id == form.community.data)
 
             def create() -> str:
                 meeting = ops.create_meeting(
                     community, form.topic.data, form.place.data,
                     form.starts_at.data.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc),
-                    attendance=form.attendance.data)
+                    attendance=form.attendance.data, campaign=campaign)
                 return url_for("meetings.control", meeting_id=meeting.id)
 
             url, created = once.run_once(form.form_id.data, current_user.id, create)
@@ -83,6 +92,30 @@ def meetings():
     return render_template("meetings/list.html", meetings=listed, form=form), 400 if form.errors else 200
 
 
+def _campaigns_to_feed(community_ids: list[int]) -> list[Campaign]:
+    """Campaigns not yet closed that one of these communities takes part in."""
+    now = utcnow()
+    found = db.session.scalars(sa.select(Campaign).where(Campaign.id.in_(
+        sa.select(CampaignCommunity.campaign_id).where(CampaignCommunity.community_id.in_(community_ids))))
+        .order_by(Campaign.id.desc())).all()
+    return [c for c in found if c.state_at(now) is not CampaignState.CLOSED]
+
+
+def _askable_items(meeting: Meeting) -> list[Item]:
+    """The campaign questionnaire's single-choice and scale items not yet asked in the meeting."""
+    if meeting.campaign is None:
+        return []
+    asked = {q.source for q in meeting.questions}
+    return [i for i in meeting.campaign.survey_version.survey_definition.items
+            if i.type in ("single", "likert") and i.key not in asked]
+
+
+def _survey_question_form(meeting: Meeting, **kwargs) -> SurveyQuestionForm:
+    form = SurveyQuestionForm(**kwargs)
+    form.item.choices = [SelectChoice(i.key, i.text) for i in _askable_items(meeting)]
+    return form
+
+
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def control(meeting_id: int):
@@ -90,6 +123,7 @@ def control(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     return render_template("meetings/control.html", meeting=meeting, results=results(meeting.questions),
                            question_form=QuestionForm(formdata=None),
+                           survey_question_form=_survey_question_form(meeting, formdata=None),
                            attendance_form=AttendanceForm(formdata=None, attendance=meeting.attendance),
                            join_url=_join_url(meeting))
 
@@ -124,6 +158,24 @@ def add_question(meeting_id: int):
         ops.show_question(meeting, 1)
     _commit(meeting)
     flash("问题已添加。")
+    return _back(meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/questions/from-survey")
+@may_change
+def add_survey_question(meeting_id: int):
+    """Ask a question of the campaign's questionnaire, with its own words and answers."""
+    meeting = _meeting_or_404(meeting_id)
+    form = _survey_question_form(meeting)
+    if not form.validate_on_submit():
+        flash("没有添加：" + "；".join(e for errors in form.errors.values() for e in errors))
+        return _back(meeting)
+    item = meeting.campaign.survey_version.survey_definition.items_by_key[form.item.data]
+    ops.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
+    if meeting.current_position is None:
+        ops.show_question(meeting, 1)
+    _commit(meeting)
+    flash("问卷里的题已添加。")
     return _back(meeting)
 
 

@@ -59,11 +59,16 @@ class Campaign(db.Model):
 
     def state_at(self, now: datetime) -> CampaignState:
         """The state is derived from the times, never stored, so it cannot disagree with them."""
-        if self.opens_at is None:
+        return self.state_between(self.opens_at, self.closes_at, now)
+
+    @staticmethod
+    def state_between(opens_at: datetime | None, closes_at: datetime | None, now: datetime) -> CampaignState:
+        """The state of a campaign with these times (for callers that read only the two columns)."""
+        if opens_at is None:
             return CampaignState.DRAFT
-        if now < self.opens_at:
+        if now < opens_at:
             return CampaignState.SCHEDULED
-        if self.closes_at is not None and now >= self.closes_at:
+        if closes_at is not None and now >= closes_at:
             return CampaignState.CLOSED
         return CampaignState.OPEN
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .accounts import Account
+from .campaigns import Campaign
 from .regions import Region
 from .types import BigKey, JSONDocument, UTCDateTime, enum_column, utcnow
 
@@ -37,6 +38,10 @@ class Meeting(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The community holding the meeting: its votes count for it.
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    #: The campaign the meeting's questionnaire questions feed: each phone's votes on them
+    #: become one response of channel ``meeting`` (never a random sample). None: the
+    #: meeting stands alone and its votes reach no statistics.
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
     #: What the meeting is about (老旧小区改造方案征求意见 …).
     topic: Mapped[str] = mapped_column(sa.String(200))
     #: Where it is held (小区中心广场 …).
@@ -54,6 +59,7 @@ class Meeting(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     community: Mapped[Region] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
     created_by: Mapped[Account | None] = relationship()
     questions: Mapped[list[MeetingQuestion]] = relationship(
         back_populates="meeting", order_by="MeetingQuestion.position", cascade="all, delete-orphan")
@@ -80,7 +86,7 @@ class MeetingQuestion(db.Model):
     text: Mapped[str] = mapped_column(sa.String(300))
     #: The answers to choose from, as [code, label] pairs in the order shown.
     options: Mapped[list] = mapped_column(JSONDocument)
-    #: For a question taken from a questionnaire: which survey and item.
+    #: For a question taken from the campaign's questionnaire: the item's key.
     source: Mapped[str | None] = mapped_column(sa.String(100))
     #: Voting is open from opened_at until closed_at (derived, never a stored flag).
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

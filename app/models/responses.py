@@ -87,6 +87,8 @@ class Response(db.Model):
     entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     #: The number written on a paper questionnaire; one paper is entered once (per community).
     paper_serial: Mapped[str | None] = mapped_column(sa.String(32))
+    #: The 坝坝会 whose phone votes this response holds (channel ``meeting``).
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id"))
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan",
                                                  passive_deletes=True)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.meetings import operations as ops
 from app.meetings.queries import live_state, results
-from app.models import AuditEntry, MeetingVote, QuestionKind
+from app.models import Answer, AuditEntry, Channel, MeetingVote, QuestionKind, Response
 from app.models.types import utcnow
 
 
@@ -48,14 +48,89 @@ def test_a_choose_one_question_needs_two_to_eight_different_answers(meeting, lab
         ops.add_question(meeting, QuestionKind.CHOOSE_ONE, "选哪个？", options=labels)
 
 
-def test_a_question_from_a_questionnaire_takes_the_items_answers(meeting, make):
-    version = make.version()
-    item = next(i for i in version.survey_definition.items if i.type == "likert")
-    question = ops.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item, source=f"t:{item.key}")
-    assert question.options == [[c.code, c.label] for c in item.choices]
-    text_item = next(i for i in version.survey_definition.items if i.type == "text")
-    with pytest.raises(ValueError):
-        ops.add_question(meeting, QuestionKind.SURVEY_ITEM, text_item.text, item=text_item)
+@pytest.fixture
+def campaign_meeting(app, make):
+    """A meeting in a community of an open campaign, feeding it."""
+    community = make.community("翠湖社区", households=3000)
+    campaign = make.campaign(communities=[community])
+    meeting = ops.create_meeting(community, "议事会", "广场", utcnow(), attendance=30, campaign=campaign)
+    db.session.commit()
+    return meeting
+
+
+def item_of(meeting, item_type: str):
+    return next(i for i in meeting.campaign.survey_version.survey_definition.items if i.type == item_type)
+
+
+def test_a_question_from_the_campaigns_questionnaire_takes_the_items_answers_once(campaign_meeting, make):
+    item = item_of(campaign_meeting, "likert")
+    question = ops.add_question(campaign_meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
+    assert question.options == [[c.code, c.label] for c in item.choices] and question.source == item.key
+    with pytest.raises(ValueError, match="already"):
+        ops.add_question(campaign_meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
+    with pytest.raises(ValueError, match="single-choice or scale"):
+        ops.add_question(campaign_meeting, QuestionKind.SURVEY_ITEM, "x", item=item_of(campaign_meeting, "text"))
+    # Another questionnaire's item of the same key, with other answers.
+    other = make.version({"title": "另一份", "sections": [{"title": "一", "items": [
+        {"key": "joined", "type": "single", "text": "去过吗？", "tags": ["test:join"], "options": [
+            {"code": "1", "label": "去过"}, {"code": "2", "label": "没去过"}, {"code": "3", "label": "记不清"}]}]}]})
+    foreign = other.survey_definition.items_by_key["joined"]
+    with pytest.raises(ValueError, match="not in the campaign"):
+        ops.add_question(campaign_meeting, QuestionKind.SURVEY_ITEM, "x", item=foreign)
+
+
+def test_a_meeting_without_a_campaign_asks_no_questionnaire_question(meeting, make):
+    item = next(i for i in make.version().survey_definition.items if i.type == "likert")
+    with pytest.raises(ValueError, match="campaign"):
+        ops.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
+
+
+def test_a_meeting_feeds_only_a_campaign_its_community_takes_part_in(app, make):
+    campaign = make.campaign(communities=[make.community()])
+    with pytest.raises(ValueError, match="take part"):
+        ops.create_meeting(make.community(), "议事会", "广场", utcnow(), campaign=campaign)
+
+
+def test_a_phones_votes_on_questionnaire_questions_make_one_meeting_response(campaign_meeting):
+    """Each phone's votes on the questionnaire's items become one response of channel meeting,
+    never a random sample; quick questions and hands reach no statistics."""
+    meeting = campaign_meeting
+    sat, joined = item_of(meeting, "likert"), item_of(meeting, "single")
+    q_sat = ops.add_question(meeting, QuestionKind.SURVEY_ITEM, sat.text, item=sat)
+    q_quick = ops.add_question(meeting, QuestionKind.YES_NO, "同意加装电梯吗？")
+    q_joined = ops.add_question(meeting, QuestionKind.SURVEY_ITEM, joined.text, item=joined)
+    for q in (q_sat, q_quick, q_joined):
+        ops.open_voting(q, utcnow())
+    ops.set_hand_counts(q_sat, {"5": 7})
+    db.session.commit()
+    assert vote(q_sat, "5", "phone-1") is ops.VoteOutcome.COUNTED
+    assert vote(q_quick, "1", "phone-1") is ops.VoteOutcome.COUNTED
+    assert vote(q_joined, "2", "phone-1") is ops.VoteOutcome.COUNTED
+    assert vote(q_joined, "1", "phone-1") is ops.VoteOutcome.ALREADY_VOTED
+    assert vote(q_joined, "1", "phone-2") is ops.VoteOutcome.COUNTED
+    responses = db.session.scalars(sa.select(Response).order_by(Response.id)).all()
+    assert [(r.channel, r.meeting_id, r.community_id, r.campaign_id) for r in responses] == \
+        [(Channel.MEETING, meeting.id, meeting.community_id, meeting.campaign_id)] * 2
+    assert not Channel.MEETING.is_random_sample
+    answers = {(a.response_id, a.item, a.value, a.campaign_id, a.community_id)
+               for a in db.session.scalars(sa.select(Answer))}
+    first, second = (r.id for r in responses)
+    c, k = meeting.campaign_id, meeting.community_id
+    assert answers == {(first, sat.key, "5", c, k), (first, joined.key, "2", c, k), (second, joined.key, "1", c, k)}
+    assert responses[0].submission_id == ops.meeting_submission_id(meeting.id, "phone-1")
+
+
+@pytest.mark.parametrize("state", ["closed", "scheduled"])
+def test_votes_reach_no_statistics_while_the_campaign_is_not_open(app, make, state):
+    community = make.community()
+    campaign = make.campaign(communities=[community], state=state)
+    meeting = ops.create_meeting(community, "议事会", "广场", utcnow(), campaign=campaign)
+    item = item_of(meeting, "likert")
+    question = ops.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
+    ops.open_voting(question, utcnow())
+    db.session.commit()
+    assert vote(question, "4") is ops.VoteOutcome.COUNTED  # the meeting counts it …
+    assert db.session.scalar(sa.select(sa.func.count(Response.id))) == 0  # … the campaign does not
 
 
 def test_votes_count_once_per_phone_and_only_while_open(meeting):

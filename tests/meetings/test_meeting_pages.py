@@ -53,7 +53,7 @@ def test_staff_set_up_a_meeting_and_its_questions(running):
     assert [q.text for q in meeting.questions] == ["同意加装电梯吗？", "电梯装在哪边？"]
     assert meeting.current_position == 1  # the first question goes on the screen by itself
     control = staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
-    assert meeting.join_code in control and "开始投票" in control and "停止投票" in control
+    assert meeting.join_code in control and "停止投票" in control and "下一题" in control and "上一题" not in control
     screen = staff.get(f"/meetings/{meeting.id}/screen").get_data(as_text=True)
     assert meeting.join_code in screen and "同意加装电梯吗？" in screen and 'src="/static/js/live.js' in screen
     assert staff.get(f"/meetings/{meeting.id}/join.svg").mimetype == "image/svg+xml"
@@ -232,3 +232,42 @@ def test_phones_are_answered_from_the_database_when_redis_is_down(app, running):
     app.extensions.pop("minyi.meeting_state_cache", None)
     response = app.test_client().get(f"/m/{meeting.join_code}/state.json")
     assert response.status_code == 200 and response.get_json()["question"]["position"] == 1
+
+
+def test_a_meeting_fed_to_a_campaign_asks_its_questionnaire_and_phones_answer_it(app, as_role, world):
+    from app.models import Answer, Channel, Response
+    staff, admin = as_role("community"), as_role("admin")
+    wrong = admin.post("/meetings/", data={
+        "csrf_token": csrf_of(admin, "/meetings/"), "form_id": uuid.uuid4().hex, "community": world.regions["C1"].id,
+        "campaign": world.campaigns["B"].id, "topic": "议事", "place": "广场", "starts_at": "2026-11-22T19:30",
+        "attendance": "0"})
+    assert wrong.status_code == 400 and "所选社区不在这次测评里" in wrong.get_data(as_text=True)
+    meeting = new_meeting(staff, world, campaign=world.campaigns["A"].id)
+    assert meeting.campaign_id == world.campaigns["A"].id
+    page = staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "从“甲调查”的问卷里选一道题" in page and "您对社区服务满意吗？" in page
+    assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="sat").status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="sat").status_code == 303  # asked already
+    assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="nope").status_code == 303
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert [(q.source, q.text) for q in meeting.questions] == [("sat", "您对社区服务满意吗？")]
+    assert post(staff, f"/meetings/{meeting.id}/questions/{meeting.questions[0].id}/open").status_code == 303
+    phone = app.test_client()
+    _html, fields = vote_page(phone, meeting.join_code)
+    assert phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "4"}).status_code == 303
+    response = db.session.scalars(sa.select(Response)).one()
+    assert (response.channel, response.meeting_id, response.community_id) == \
+        (Channel.MEETING, meeting.id, world.regions["C1"].id)
+    assert [(a.item, a.value) for a in db.session.scalars(sa.select(Answer))] == [("sat", "4")]
+    # The progress page counts it under 坝坝会, apart from the random sample.
+    progress = as_role("admin").get(f"/staff/campaigns/{world.campaigns['A'].id}").get_data(as_text=True)
+    assert "坝坝会" in progress
+
+
+def test_a_meeting_without_a_campaign_offers_no_questionnaire(running):
+    staff, meeting = running
+    assert "问卷里选" not in staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="sat").status_code == 303
+    db.session.expire_all()
+    assert len(db.session.get(Meeting, meeting.id).questions) == 2
