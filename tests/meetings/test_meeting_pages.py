@@ -137,6 +137,7 @@ def test_who_may_see_and_run_a_meeting(as_role, running, role, page, change):
     assert client.get(f"/meetings/{meeting.id}/state.json").status_code == page
     response = post(client, f"/meetings/{meeting.id}/attendance", attendance="99")
     assert response.status_code == change
+    assert post(client, f"/meetings/{meeting.id}/questions/from-survey", item="sat").status_code == change
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).attendance == (99 if change == 303 else 30)
 
