@@ -4,10 +4,9 @@ and spearmanr for the drivers (1e-9)."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
+import pingouin
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
@@ -23,13 +22,7 @@ CLOSED = 1e-9
 
 
 def pingouin_alpha(matrix: np.ndarray):
-    with warnings.catch_warnings():
-        # pingouin imports (and calls into) pandas/scipy APIs that warn of their deprecation; those
-        # warnings are about pingouin's code, not ours, and must not fail the comparison.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        import pingouin
-        return pingouin.cronbach_alpha(pd.DataFrame(matrix), nan_policy="listwise")
+    return pingouin.cronbach_alpha(pd.DataFrame(matrix), nan_policy="listwise")
 
 
 def block(respondents: int, items: int, seed: int, missing: float = 0.0) -> np.ndarray:
