@@ -37,11 +37,25 @@ def _load_or_exit():
         sys.exit(1)
 
 
-@surveys.command("check", help="Check every definition file; list every problem with file and item.")
+@surveys.command("check", help="Check every definition file and scoring scheme (surveys/schemes/); "
+                                "list every problem with file and item.")
 def surveys_check():
+    from pathlib import Path
+
+    from .definitions.schemes import load_schemes
     found = _load_or_exit()
     for survey_id, definition in sorted(found.items()):
         click.echo(f"ok  {survey_id}: {len(definition.items)} items  ({definition.source})")
+    try:
+        schemes = load_schemes(Path(current_app.config["SURVEYS_DIR"]) / "schemes", surveys=found)
+    except DefinitionError as e:
+        for problem in e.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(e.problems)} problem(s) found in the scoring schemes.", err=True)
+        sys.exit(1)
+    for scheme_id, scheme in sorted(schemes.items()):
+        todo = f", {len(scheme.placeholders)} part(s) to fill in" if scheme.placeholders else ""
+        click.echo(f"ok  scheme {scheme_id}: {len(scheme.leaves)} scored indicators{todo}")
 
 
 @surveys.command("sync", help="Store the definitions as survey versions (answered versions never change).")

@@ -436,8 +436,10 @@ def test_surveys_check_lists_each_shipped_survey_as_ok(runner, app):
     assert Path(app.config["SURVEYS_DIR"]) == SURVEYS
     result = runner.invoke(args=["surveys", "check"])
     assert result.exit_code == 0, result.output
-    ok = [line.split() for line in result.output.splitlines() if line.startswith("ok")]
+    ok = [line.split() for line in result.output.splitlines() if line.startswith("ok") and " scheme " not in line]
     assert [words[1].rstrip(":") for words in ok] == SHIPPED
+    schemes = [line.split()[2].rstrip(":") for line in result.output.splitlines() if line.startswith("ok  scheme ")]
+    assert schemes == sorted(p.stem for p in (SURVEYS / "schemes").glob("*.yaml")) and schemes
     for words in ok:
         raw = yaml.safe_load((SURVEYS / f"{words[1].rstrip(':')}.yaml").read_text(encoding="utf-8"))
         assert int(words[2]) == sum(len(section["items"]) for section in raw["sections"])
@@ -456,6 +458,19 @@ def test_surveys_check_fails_naming_the_file_and_the_item(runner, app, tmp_path)
     assert f"{bad}: item 'q2': unknown scale 'satisfaction7'" in result.output
     assert "1 problem(s) found" in result.output
     assert not any(line.startswith("ok") for line in result.output.splitlines())
+
+
+def test_surveys_check_fails_on_a_bad_scoring_scheme(runner, app, tmp_path):
+    shutil.copy(SURVEYS / "scales.yaml", tmp_path / "scales.yaml")
+    write(tmp_path, "good.yaml", GOOD_FILE)
+    (tmp_path / "schemes").mkdir()
+    (tmp_path / "schemes" / "bad.yaml").write_text(
+        "id: bad\ntitle: 坏方案\npoints: 10\nindicators:\n"
+        "  - {id: A, label: 甲, points: 4, entered: {label: 得分率}}\n", encoding="utf-8")
+    app.config["SURVEYS_DIR"] = str(tmp_path)
+    result = runner.invoke(args=["surveys", "check"])
+    assert result.exit_code == 1 and "problem(s) found in the scoring schemes" in result.output
+    assert "bad.yaml" in result.output
 
 
 @pytest.mark.parametrize("key", ["validate", "errors", "data", "meta", "definition", "process", "hidden",
