@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, jsonify
+from flask import Response, abort, jsonify, request
 
+from ..evaluation.queries import GROUPINGS
+from ..evaluation.summary import campaign_summary
 from ..extensions import csrf, db
 from ..models import Campaign
 from . import bp, queries
@@ -44,6 +46,23 @@ def campaign_counts(campaign_id: int):
                    total=sum(c["responses"] for c in communities),
                    flagged=sum(c["flagged"] for c in communities),
                    by_community=communities)
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    # Ids are 32-bit; a larger number names nothing (and must not reach the database).
+    campaign = db.session.get(Campaign, campaign_id) if 0 < campaign_id < 2**31 else None
+    if campaign is None:
+        abort(404, f"no campaign {campaign_id}")
+    return campaign
+
+
+@bp.get("/campaigns/<int:campaign_id>/summary")
+def campaign_summary_view(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    group_by = request.args.get("group_by", "community")
+    if group_by not in GROUPINGS:
+        abort(400, f"group_by must be one of {', '.join(GROUPINGS)}; got {group_by!r}")
+    return jsonify(campaign_summary(campaign, group_by))
 
 
 @bp.get("/openapi.yaml")

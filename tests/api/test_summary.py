@@ -1,0 +1,192 @@
+"""GET /api/v1/campaigns/<id>/summary: per item × group statistics checked against statsmodels."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.weightstats import DescrStatsW
+
+from app.extensions import db
+from app.models import Channel, Response
+from app.models.types import utcnow
+from app.staff.operations import exclude_response
+from app.submissions import NewResponse, store_response
+
+SCORES = {"5": 100.0, "4": 80.0, "3": 60.0, "2": 40.0, "1": 20.0}
+SATISFIED = {"5", "4"}
+
+#: community, channel, sat, joined_sat (None: not asked), excluded
+RESPONSES = """
+A  qr       5   5    no
+A  qr       4   -    no
+A  ticket   4   3    no
+A  ticket   3   -    no
+A  qr       dk  -    no
+A  meeting  2   1    no
+A  qr       1   1    yes
+A  qr       1   -    yes
+B  ticket   5   4    no
+B  qr       5   -    no
+B  meeting  -   -    no
+B  ticket   4   4    yes
+C  qr       3   5    no
+C  ticket   2   -    no
+C  paper    4   4    no
+"""
+
+
+def rows():
+    for line in RESPONSES.strip().splitlines():
+        community, channel, sat, joined_sat, excluded = line.split()
+        yield (community, Channel(channel), None if sat == "-" else sat,
+               None if joined_sat == "-" else joined_sat, excluded == "yes")
+
+
+@pytest.fixture
+def world(make):
+    """Communities A and B in one street, C in another street and district; targets of 4."""
+    a = make.community(name="甲社区")
+    b = make.community(name="乙社区", street=a.parent)
+    c = make.community(name="丙社区")
+    campaign = make.campaign(communities=[a, b, c], target=4, one_per_device=False)
+    db.session.commit()
+    communities = {"A": a, "B": b, "C": c}
+    for community, channel, sat, joined_sat, excluded in rows():
+        answers = [] if sat is None else [("sat", (sat, None, None))]
+        answers.append(("joined", ("1" if joined_sat else "2", None, None)))
+        if joined_sat:
+            answers.append(("joined_sat", (joined_sat, None, None)))
+        submission = uuid.uuid4().hex
+        store_response(NewResponse(campaign_id=campaign.id, community_id=communities[community].id, channel=channel,
+                                   submission_id=submission, submitted_at=utcnow(), answers=answers))
+        if excluded:
+            exclude_response(db.session.scalar(sa.select(Response).where(Response.submission_id == submission)),
+                             "工作人员代填")
+            db.session.commit()
+    return campaign, communities
+
+
+def expected(item: str, keep) -> dict:
+    """The figures computed by hand from RESPONSES and by statsmodels, for the responses ``keep`` selects."""
+    column = 2 if item == "sat" else 3
+    counted = [r for r in rows() if keep(r) and not r[4]]
+    values = [r[column] for r in counted if r[column] is not None]
+    scores = np.array([SCORES[v] for v in values if v in SCORES])
+    n = len(scores)
+    satisfied = sum(v in SATISFIED for v in values)
+    figures = {"respondents": len(counted), "n_valid": n, "off_scale": values.count("dk"),
+               "missing": len(counted) - len(values),
+               "distribution": {code: values.count(code) for code in SCORES}}
+    if n:
+        low, high = proportion_confint(satisfied, n, alpha=0.05, method="wilson")
+        figures |= {"satisfaction_rate": satisfied / n, "rate_interval": (low, high), "mean": scores.mean()}
+    if n >= 2:
+        figures |= {"sd": scores.std(ddof=1), "mean_interval": DescrStatsW(scores).tconfint_mean(alpha=0.05)}
+    return figures
+
+
+def check(group: dict, want: dict) -> None:
+    for name in ("respondents", "n_valid", "off_scale", "missing"):
+        assert group[name] == want[name], name
+    assert {d["code"]: d["count"] for d in group["distribution"]} == want["distribution"]
+    if "satisfaction_rate" in want:
+        assert group["satisfaction_rate"] == pytest.approx(want["satisfaction_rate"], abs=1e-12)
+        assert (group["rate_interval"]["low"], group["rate_interval"]["high"]) == pytest.approx(
+            want["rate_interval"], abs=1e-9)
+        assert group["mean"] == group["satisfaction_index"] == pytest.approx(want["mean"], abs=1e-9)
+        assert group["margin_of_error"] == pytest.approx(1.959963984540054 * np.sqrt(0.25 / group["n_valid"]))
+    else:
+        assert group["satisfaction_rate"] is None and group["rate_interval"] is None and group["mean"] is None
+    if "sd" in want:
+        assert group["sd"] == pytest.approx(want["sd"], abs=1e-9)
+        assert (group["mean_interval"]["low"], group["mean_interval"]["high"]) == pytest.approx(
+            want["mean_interval"], abs=1e-9)
+    else:
+        assert group["sd"] is None and group["mean_interval"] is None
+
+
+def summary(client, campaign, group_by=None):
+    query = "" if group_by is None else f"?group_by={group_by}"
+    response = client.get(f"/api/v1/campaigns/{campaign.id}/summary{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_by_community_agrees_with_statsmodels_and_leaves_excluded_out(client, world):
+    campaign, communities = world
+    body = summary(client, campaign)
+    assert body["group_by"] == "community" and body["respondents"] == 12
+    assert [i["key"] for i in body["items"]] == ["sat", "joined_sat"]
+    for item in body["items"]:
+        by_name = {g["name"]: g for g in item["groups"]}
+        assert list(by_name) == ["甲社区", "乙社区", "丙社区"]
+        for letter, community in communities.items():
+            group = by_name[community.name]
+            check(group, expected(item["key"], lambda r, letter=letter: r[0] == letter))
+            assert group["key"] == community.id and group["target"] == 4
+            assert group["below_target"] == (group["n_valid"] < 4)
+    sat = {g["name"]: g for g in body["items"][0]["groups"]}
+    # The two excluded 非常不满意 of 甲社区 are not in its distribution.
+    assert sat["甲社区"]["distribution"][-1] == {"code": "1", "count": 0, "share": 0.0}
+    assert sat["甲社区"]["off_scale_counts"] == {"dk": 1}
+
+
+def test_by_street_and_district_sum_their_communities(client, world):
+    campaign, communities = world
+    a, c = communities["A"], communities["C"]
+    for group_by, parent_of in (("street", lambda x: x.parent), ("district", lambda x: x.parent.parent)):
+        body = summary(client, campaign, group_by)
+        by_community = summary(client, campaign)
+        for item, community_item in zip(body["items"], by_community["items"]):
+            assert [g["name"] for g in item["groups"]] == [parent_of(a).name, parent_of(c).name]
+            first = item["groups"][0]
+            check(first, expected(item["key"], lambda r: r[0] in "AB"))
+            check(item["groups"][1], expected(item["key"], lambda r: r[0] == "C"))
+            parts = [g for g in community_item["groups"] if g["name"] in ("甲社区", "乙社区")]
+            assert first["n_valid"] == sum(g["n_valid"] for g in parts)
+            assert [d["count"] for d in first["distribution"]] == [
+                sum(counts) for counts in zip(*([d["count"] for d in g["distribution"]] for g in parts))]
+            assert first["target"] is None and first["below_target"] is False
+
+
+def test_by_channel_says_which_channels_are_a_random_sample(client, world):
+    campaign, _ = world
+    body = summary(client, campaign, "channel")
+    groups = body["groups"]
+    assert [g["key"] for g in groups] == ["qr", "ticket", "meeting", "paper"]
+    assert {g["key"]: g["random_sample"] for g in groups} == {
+        "qr": False, "ticket": True, "meeting": False, "paper": False}
+    for item in body["items"]:
+        for group in item["groups"]:
+            check(group, expected(item["key"], lambda r, key=group["key"]: r[1].value == key))
+    assert "random sample" in body["random_sample_note"]
+    assert {c["channel"]: c["respondents"] for c in body["channels"]} == {"qr": 5, "ticket": 4, "meeting": 2,
+                                                                          "paper": 1}
+
+
+def test_a_campaign_without_responses_has_empty_groups(client, make):
+    community = make.community()
+    campaign = make.campaign(communities=[community], target=None)
+    db.session.commit()
+    body = summary(client, campaign)
+    group = body["items"][0]["groups"][0]
+    assert group["respondents"] == 0 and group["n_valid"] == 0 and group["mean"] is None
+    assert group["target"] is None and group["below_target"] is False
+
+
+def test_a_bad_group_by_is_a_json_400(client, world):
+    campaign, _ = world
+    response = client.get(f"/api/v1/campaigns/{campaign.id}/summary?group_by=village")
+    assert response.status_code == 400 and response.is_json
+    message = response.get_json()["error"]["message"]
+    assert "group_by" in message and "community, street, district, channel" in message
+
+
+@pytest.mark.parametrize("campaign_id", [999999, 2**31])
+def test_an_unknown_campaign_is_a_json_404(client, app, campaign_id):
+    response = client.get(f"/api/v1/campaigns/{campaign_id}/summary")
+    assert response.status_code == 404 and response.get_json()["error"]["status"] == 404
