@@ -1,0 +1,450 @@
+"""Statistics at a city's size: a campaign of 742 communities × 400 responses × 20 items.
+
+Builds the campaign (about 5.9 M answer rows) in SQLite (a temporary file) and in PostgreSQL
+(a throwaway database, dropped at the end, also on failure or Ctrl-C) and, in the same run, times
+
+  (a) the bare GROUP BY count query (campaign, community, item, value → count, no exclusion filter);
+  (b) the full summary: campaign_summary(campaign, "community") plus, for every item, the
+      community × answer chi-square test and Kruskal–Wallis;
+  (c) the scores: one row per counted response with its item scores (the database pivots), each
+      respondent's satisfaction index, and every community's score with 1,000-replicate bootstrap
+      rank intervals;
+
+(a) and (b) best of 3, (c) once; the peak resident memory of the process during (b) and (c).
+Targets (issue 5): (b) no slower than (a) on both databases, (c) under 10 s, peak memory under
+300 MB. Any FAIL exits with status 1.
+
+    .venv/bin/python bench/statistics_scale.py                                  # full size, both databases
+    .venv/bin/python bench/statistics_scale.py --communities 50 --database sqlite   # a quick one
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import resource
+import signal
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+
+def say(*args) -> None:
+    print(*args, flush=True)
+
+
+def stop(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+def reset_peak() -> float:
+    """Hand freed heap back to the system (what the build left), then reset the process's resident
+    high-water mark (Linux ≥ 4.0; else the peak counts from the start). Returns the resident MB now."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with contextlib.suppress(OSError):
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory since the last reset_peak: VmHWM, or getrusage's maxrss."""
+    try:
+        return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
+    except (OSError, AttributeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- the database ----------------------------------------------------------------------------
+
+class Database:
+    """A throwaway database: PostgreSQL (created and dropped here) or a temporary SQLite file."""
+
+    def __init__(self, kind: str, admin_url: str):
+        self.kind, self.admin_url = kind, admin_url
+        self.name = f"minyi_bench_{uuid.uuid4().hex[:10]}"
+        self.url = ""
+        self.version = ""
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def _admin(self):
+        import psycopg
+        return psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5)
+
+    def create(self) -> None:
+        if self.kind == "sqlite":
+            self._tmp = tempfile.TemporaryDirectory(prefix="minyi-bench-")
+            self.url = f"sqlite:///{self._tmp.name}/bench.sqlite3"
+            import sqlite3
+            self.version = f"SQLite {sqlite3.sqlite_version}"
+            return
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+            self.version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        self.url = sa.engine.make_url(self.admin_url).set(database=self.name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        if self.kind == "sqlite":
+            if self._tmp is not None:
+                self._tmp.cleanup()
+            return
+        if self.url:
+            with self._admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# -- the campaign ----------------------------------------------------------------------------
+
+def survey(items: int):
+    from app.definitions.loader import build_survey, load_scales
+    questions = [{"key": f"q{i}", "type": "likert", "scale": "satisfaction5", "required": True, "tags": ["bench:x"],
+                  "text": f"您对社区第{i}项工作的满意程度如何？"} for i in range(1, items + 1)]
+    raw = {"id": "bench-scale", "title": f"{items}题满意度问卷", "intro": "您好！问卷不记名。",
+           "sections": [{"title": "一、满意度", "items": questions}]}
+    return build_survey(raw, "<bench>", load_scales(ROOT / "surveys" / "scales.yaml"))
+
+
+def build(app, kind: str, args) -> tuple[int, dict]:
+    """Regions, the survey, the campaign, then responses and answers in bulk. Returns the campaign id
+    and counts."""
+    from app.extensions import db
+    from app.models import Channel, CommunityKind, RegionLevel, Response
+    from app.models.types import utcnow
+    from app.staff.operations import add_region, create_campaign, sync_survey
+
+    rng = np.random.default_rng(args.seed)
+    definition = survey(args.items)
+    codes = np.array([level.code for level in definition.items[0].scale.levels])  # "5" … "1", best first
+    off = definition.items[0].scale.off_scale[0].code  # 'dk'
+    ascending = codes[::-1]  # "1" … "5"
+    item_keys = [item.key for item in definition.items]
+
+    # A city: districts of 8 streets, streets of 12 communities.
+    communities = []
+    district = street = None
+    for c in range(args.communities):
+        if c % 96 == 0:
+            district = add_region(f"D{c // 96 + 1:02d}", f"测试区{c // 96 + 1}", RegionLevel.DISTRICT)
+        if c % 12 == 0:
+            street = add_region(f"S{c // 12 + 1:03d}", f"测试街道{c // 12 + 1}", RegionLevel.STREET, district)
+        communities.append(add_region(f"C{c + 1:04d}", f"测试社区{c + 1}", RegionLevel.COMMUNITY, street,
+                                      households=3000, kind=CommunityKind.URBAN))
+    version = sync_survey(definition).version
+    campaign = create_campaign("全市满意度测评（压测）", version, {c: args.target for c in communities},
+                               opens_at=utcnow() - timedelta(days=30))
+    db.session.commit()
+    campaign_id = campaign.id
+    community_ids = [c.id for c in communities]
+    db.session.close()
+
+    responses = Response.__table__
+    channels = [Channel.TICKET, Channel.QR, Channel.PAPER]
+    item_effect = rng.normal(0, 0.25, args.items)
+    cuts = np.array([-1.6, -0.8, 0.2, 1.1])  # latent → 1 … 5
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    next_id = 1
+    counts = {"responses": 0, "excluded": 0, "answers": 0, "dk": 0}
+    batch = max(1, 160_000 // (args.responses * args.items))  # communities per transaction
+    for first in range(0, len(community_ids), batch):
+        response_rows, answer_rows = [], []
+        for community_id in community_ids[first:first + batch]:
+            n = args.responses
+            level = rng.normal(0.9, 0.45)  # the community's latent satisfaction
+            latent = (level + rng.normal(0, 0.6, n)[:, None] + item_effect[None, :]
+                      + rng.normal(0, 0.8, (n, args.items)))
+            values = ascending[np.searchsorted(cuts, latent)].astype(object)
+            values[rng.random((n, args.items)) < rng.uniform(0.01, 0.06)] = off  # 不了解/说不清
+            excluded = rng.random(n) < 0.01
+            ids = range(next_id, next_id + n)
+            next_id += n
+            for r, rid in enumerate(ids):
+                submitted = start + timedelta(seconds=int(rid * 7))
+                response_rows.append({
+                    "id": rid, "campaign_id": campaign_id, "community_id": community_id,
+                    "channel": channels[rid % 3], "started_at": submitted - timedelta(seconds=180),
+                    "submitted_at": submitted, "submission_id": str(uuid.UUID(int=rid)),
+                    "quality_flags": 0, "exclusion_reason": "重复提交（压测）" if excluded[r] else None})
+            answer_rows.extend((rid, key, value, campaign_id, community_id)
+                               for rid, row in zip(ids, values.tolist()) for key, value in zip(item_keys, row))
+            counts["responses"] += n
+            counts["excluded"] += int(excluded.sum())
+            counts["answers"] += n * args.items
+            counts["dk"] += int((values == off).sum())
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(responses), response_rows)
+            raw = conn.connection.driver_connection
+            if kind == "sqlite":
+                raw.executemany("INSERT INTO answers (response_id, item, value, campaign_id, community_id) "
+                                "VALUES (?, ?, ?, ?, ?)", answer_rows)
+            else:
+                with raw.cursor() as cursor, cursor.copy(
+                        "COPY answers (response_id, item, value, campaign_id, community_id) FROM STDIN") as copy:
+                    copy.write("".join(f"{a}\t{b}\t{c}\t{d}\t{e}\n" for a, b, c, d, e in answer_rows))
+        del response_rows, answer_rows
+    if kind == "postgresql":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('responses', 'id'), {next_id})")
+    return campaign_id, counts
+
+
+def analyze(app, kind: str, url: str) -> None:
+    from app.extensions import db
+    if kind == "sqlite":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        return
+    import psycopg
+    with psycopg.connect(sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE answers")
+        conn.execute("VACUUM ANALYZE responses")
+        conn.execute("ANALYZE")
+
+
+# -- the three measurements ------------------------------------------------------------------
+
+def bare_count(campaign_id: int) -> int:
+    from app.extensions import db
+    rows = db.session.execute(sa.text(
+        "SELECT campaign_id, community_id, item, value, count(*) FROM answers WHERE campaign_id = :c "
+        "GROUP BY campaign_id, community_id, item, value"), {"c": campaign_id}).all()
+    db.session.rollback()
+    return len(rows)
+
+
+def full_summary(campaign_id: int) -> tuple[dict, list]:
+    from app.analysis.comparisons import independence_test, kruskal_wallis
+    from app.evaluation.summary import campaign_summary
+    from app.extensions import db
+    from app.models import Campaign
+    campaign = db.session.get(Campaign, campaign_id)
+    summary = campaign_summary(campaign, "community")
+    tests = []
+    for item in summary["items"]:
+        table = np.array([[d["count"] for d in group["distribution"]] for group in item["groups"]], dtype=np.int64)
+        tests.append((item["key"], independence_test(table), kruskal_wallis(table)))
+    db.session.rollback()
+    return summary, tests
+
+
+def count_queries(campaign_id: int, items: list[str]) -> int:
+    """The queries campaign_summary runs, alone (to tell the query from the Python part of (b))."""
+    from app.evaluation import queries
+    from app.extensions import db
+    rows = queries.answer_counts(campaign_id, items, "community")
+    queries.respondent_counts(campaign_id, "community")
+    queries.respondent_counts(campaign_id, "channel")
+    queries.campaign_regions(campaign_id, "community")
+    db.session.rollback()
+    return len(rows)
+
+
+def scores(campaign_id: int, items: int, replicates: int, seed: int) -> dict:
+    """Per-respondent item scores, one row per counted response (the database pivots), each
+    respondent's satisfaction index (mean score of the items answered on the scale), and the
+    communities' scores with bootstrap rank intervals."""
+    from app.analysis.ranking import bootstrap_rank_intervals
+    from app.evaluation.summary import scale_scoring
+    from app.extensions import db
+    from app.models import Campaign
+    campaign = db.session.get(Campaign, campaign_id)
+    likert = [i for i in campaign.survey_version.survey_definition.items if i.type == "likert"]
+    started = time.perf_counter()
+    columns = []
+    for item in likert:
+        scale = scale_scoring(item.scale)
+        score = " ".join(f"WHEN '{code}' THEN {s:g}" for code, s in zip(scale.codes, scale.score_array))
+        columns.append(f"MAX(CASE WHEN item = '{item.key}' THEN CASE value {score} END END)")
+    n_responses = db.session.execute(sa.text(
+        "SELECT count(*) FROM responses WHERE campaign_id = :c AND exclusion_reason IS NULL"),
+        {"c": campaign_id}).scalar_one()
+    query = sa.text(
+        f"SELECT r.community_id, p.* FROM (SELECT response_id, {', '.join(columns)} FROM answers "
+        f"WHERE campaign_id = :c GROUP BY response_id) p JOIN responses r ON r.id = p.response_id "
+        f"WHERE r.exclusion_reason IS NULL")
+    community = np.empty(n_responses, dtype=np.int64)
+    matrix = np.empty((n_responses, len(likert)), dtype=np.float64)
+    filled = 0
+    result = db.session.execute(query.execution_options(stream_results=True, yield_per=20_000), {"c": campaign_id})
+    for chunk in result.partitions():
+        block = np.array(chunk, dtype=np.float64)  # None (dk, or no answer) → NaN
+        community[filled:filled + len(block)] = block[:, 0]
+        matrix[filled:filled + len(block)] = block[:, 2:]
+        filled += len(block)
+    db.session.rollback()
+    assert filled == n_responses, (filled, n_responses)
+    fetched = time.perf_counter()
+    answered = ~np.isnan(matrix)
+    has_any = answered.any(axis=1)
+    index = np.where(answered, matrix, 0).sum(axis=1)[has_any] / answered.sum(axis=1)[has_any]
+    community = community[has_any]
+    order = np.argsort(community, kind="stable")
+    ids, starts = np.unique(community[order], return_index=True)
+    contributions = np.split(index[order], starts[1:])
+    ranking = bootstrap_rank_intervals(contributions, replicates=replicates, seed=seed)
+    done = time.perf_counter()
+    width = ranking.rank_high - ranking.rank_low
+    return {"fetch": fetched - started, "bootstrap": done - fetched, "respondents": int(has_any.sum()),
+            "communities": len(ids), "median_width": float(np.median(width)), "max_width": int(width.max()),
+            "pairs_apart": len(ranking.pairs_not_told_apart()), "pairs": len(ids) * (len(ids) - 1) // 2}
+
+
+def timed(fn, *a):
+    started = time.perf_counter()
+    value = fn(*a)
+    return time.perf_counter() - started, value
+
+
+def traced_peak(fn, *a) -> float:
+    """Peak of Python-side allocations (numpy's included) while fn runs, MB."""
+    tracemalloc.start()
+    try:
+        fn(*a)
+        return tracemalloc.get_traced_memory()[1] / MB
+    finally:
+        tracemalloc.stop()
+
+
+# -- one database --------------------------------------------------------------------------
+
+def run(kind: str, args) -> dict:
+    from app import create_app
+    from app.config import database_url
+    from app.extensions import db
+    database = Database(kind, args.pg_url)
+    try:
+        database.create()
+        say(f"\n== {database.version} ({'temporary file' if kind == 'sqlite' else 'throwaway database'}) ==")
+        app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": database_url(database.url, "/tmp"),
+                          "SURVEYS_DIR": str(ROOT / "surveys")})
+        with app.app_context():
+            from flask_migrate import upgrade
+            said = io.StringIO()
+            try:
+                with contextlib.redirect_stderr(said):
+                    upgrade()
+            except BaseException:
+                sys.stderr.write(said.getvalue())
+                raise
+            started = time.perf_counter()
+            campaign_id, counts = build(app, kind, args)
+            loaded = time.perf_counter()
+            analyze(app, kind, database.url)
+            built = time.perf_counter()
+            say(f"built {args.communities} communities × {args.responses} responses × {args.items} items: "
+                f"{counts['responses']:,} responses ({counts['excluded']:,} excluded), {counts['answers']:,} answers "
+                f"({counts['dk']:,} dk) in {loaded - started:.1f} s + {'ANALYZE' if kind == 'sqlite' else 'VACUUM ANALYZE'} "
+                f"{built - loaded:.1f} s")
+
+            a_times = []
+            for _ in range(3):
+                t, groups = timed(bare_count, campaign_id)
+                a_times.append(t)
+            say(f"(a) bare GROUP BY: {groups:,} rows; runs " + ", ".join(f"{t:.2f}" for t in a_times) + " s")
+
+            items = [f"q{i}" for i in range(1, args.items + 1)]
+            q_times = []
+            for _ in range(3):
+                t, _rows = timed(count_queries, campaign_id, items)
+                q_times.append(t)
+
+            b_times = []
+            b_base = reset_peak()
+            for _ in range(3):
+                t, (summary, tests) = timed(full_summary, campaign_id)
+                b_times.append(t)
+            b_rss = peak_rss_mb()
+            del summary
+            b_traced = traced_peak(full_summary, campaign_id)
+            worst_p = max(t[1].pvalue for t in tests)
+            say(f"(b) full summary + chi-square + Kruskal–Wallis per item: runs " + ", ".join(f"{t:.2f}" for t in b_times)
+                + f" s; of which the summary's queries alone (best of 3) {min(q_times):.2f} s "
+                f"(runs {', '.join(f'{t:.2f}' for t in q_times)}), the rest Python {min(b_times) - min(q_times):.2f} s; "
+                f"largest p-value over items: chi-square {max(t[1].pvalue for t in tests):.2g}, "
+                f"KW {max(t[2].pvalue for t in tests):.2g}")
+            del worst_p
+            say(f"    peak memory: process {b_rss:.0f} MB resident ({b_base:.0f} MB before), Python allocations "
+                f"{b_traced:.0f} MB (tracemalloc, separate run)")
+
+            c_base = reset_peak()
+            c_time, c = timed(scores, campaign_id, args.items, args.replicates, args.seed)
+            c_rss = peak_rss_mb()
+            c_traced = traced_peak(scores, campaign_id, args.items, args.replicates, args.seed)
+            say(f"(c) scores, {args.replicates}-replicate rank intervals: {c_time:.2f} s (fetch {c['fetch']:.2f} s, "
+                f"{c['respondents']:,} respondents × {args.items} scores; index + bootstrap {c['bootstrap']:.2f} s); "
+                f"rank interval width median {c['median_width']:.0f}, max {c['max_width']}; "
+                f"{c['pairs_apart']:,} of {c['pairs']:,} pairs not told apart")
+            say(f"    peak memory: process {c_rss:.0f} MB resident ({c_base:.0f} MB before), Python allocations "
+                f"{c_traced:.0f} MB (tracemalloc, separate run)")
+            db.session.remove()
+            db.engine.dispose()
+        return {"database": database.version, "a": min(a_times), "b": min(b_times), "c": c_time,
+                "peak_b": b_rss, "peak_c": c_rss}
+    finally:
+        database.drop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="an admin connection to the PostgreSQL server that makes (and drops) the throwaway database")
+    parser.add_argument("--communities", type=int, default=742)
+    parser.add_argument("--responses", type=int, default=400, help="responses per community")
+    parser.add_argument("--items", type=int, default=20, help="five-level satisfaction items in the survey")
+    parser.add_argument("--target", type=int, default=384, help="each community's target sample")
+    parser.add_argument("--replicates", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, stop)
+
+    started = time.perf_counter()
+    say(f"Minyi statistics at a city's size, {date.today().isoformat()}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.2f} before start")
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    results = [run(kind, args) for kind in kinds]
+
+    say(f"\n== {args.communities} communities × {args.responses} responses × {args.items} items; "
+        f"(a), (b) best of 3, (c) once; peak = process resident high-water during (b) and (c) ==")
+    say(f"{'database':18} {'(a) s':>7} {'(b) s':>7} {'b/a':>6} {'(c) s':>7} {'peak MB (b)':>12} {'peak MB (c)':>12}")
+    failures = checks = 0
+    lines = []
+    for r in results:
+        say(f"{r['database']:18} {r['a']:7.2f} {r['b']:7.2f} {r['b'] / r['a']:6.2f} {r['c']:7.2f} "
+            f"{r['peak_b']:12.0f} {r['peak_c']:12.0f}")
+        peak = max(r["peak_b"], r["peak_c"])
+        for ok, text in [(r["b"] <= r["a"], f"(b) no slower than (a): b/a = {r['b'] / r['a']:.2f}"),
+                         (r["c"] < 10, f"(c) under 10 s: {r['c']:.2f} s"),
+                         (peak < 300, f"peak memory under 300 MB: {peak:.0f} MB")]:
+            checks += 1
+            failures += not ok
+            lines.append(f"  {'PASS' if ok else 'FAIL'}  {r['database']}: {text}")
+    for line in lines:
+        say(line)
+    say(f"{'FAIL' if failures else 'PASS'}: {failures} failed check(s) of {checks}; total "
+        f"{time.perf_counter() - started:.0f} s, load average {os.getloadavg()[0]:.2f} at the end")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
