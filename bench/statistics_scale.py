@@ -258,10 +258,11 @@ def count_queries(campaign_id: int, items: list[str]) -> int:
     return len(rows)
 
 
-def scores(campaign_id: int, items: int, replicates: int, seed: int) -> dict:
-    """Per-respondent item scores, one row per counted response (the database pivots), each
-    respondent's satisfaction index (mean score of the items answered on the scale), and the
-    communities' scores with bootstrap rank intervals."""
+def scores(campaign_id: int, items: int, replicates: int, seed: int, fetch: str = "index") -> dict:
+    """One row per counted response, and each respondent's satisfaction index (mean score of the
+    items answered on the scale): either the database averages the scores (fetch="index", one
+    number per response) or it pivots them (fetch="pivot", one column per item, averaged here);
+    then the communities' scores with bootstrap rank intervals."""
     from app.analysis.ranking import bootstrap_rank_intervals
     from app.evaluation.summary import scale_scoring
     from app.extensions import db
@@ -269,20 +270,29 @@ def scores(campaign_id: int, items: int, replicates: int, seed: int) -> dict:
     campaign = db.session.get(Campaign, campaign_id)
     likert = [i for i in campaign.survey_version.survey_definition.items if i.type == "likert"]
     started = time.perf_counter()
-    columns = []
+    where_items = ""
+    scores_of = {}
     for item in likert:
         scale = scale_scoring(item.scale)
-        score = " ".join(f"WHEN '{code}' THEN {s:g}" for code, s in zip(scale.codes, scale.score_array))
-        columns.append(f"MAX(CASE WHEN item = '{item.key}' THEN CASE value {score} END END)")
+        scores_of[item.key] = "CASE value " + " ".join(
+            f"WHEN '{code}' THEN {s:g}" for code, s in zip(scale.codes, scale.score_array)) + " END"
+    if fetch == "pivot":  # every item's score: one column per item
+        columns = [f"MAX(CASE WHEN item = '{key}' THEN {score} END)" for key, score in scores_of.items()]
+    else:  # the respondent's index, averaged by the database (NULL, for dk, left out)
+        if len(set(scores_of.values())) != 1:
+            raise ValueError("--fetch index needs one scale for all items; use --fetch pivot")
+        keys = ", ".join(f"'{key}'" for key in scores_of)
+        columns = [f"AVG({next(iter(scores_of.values()))})"]
+        where_items = f" AND item IN ({keys})"
     n_responses = db.session.execute(sa.text(
         "SELECT count(*) FROM responses WHERE campaign_id = :c AND exclusion_reason IS NULL"),
         {"c": campaign_id}).scalar_one()
     query = sa.text(
         f"SELECT r.community_id, p.* FROM (SELECT response_id, {', '.join(columns)} FROM answers "
-        f"WHERE campaign_id = :c GROUP BY response_id) p JOIN responses r ON r.id = p.response_id "
+        f"WHERE campaign_id = :c{where_items} GROUP BY response_id) p JOIN responses r ON r.id = p.response_id "
         f"WHERE r.exclusion_reason IS NULL")
     community = np.empty(n_responses, dtype=np.int64)
-    matrix = np.empty((n_responses, len(likert)), dtype=np.float64)
+    matrix = np.empty((n_responses, len(columns)), dtype=np.float64)
     filled = 0
     result = db.session.execute(query.execution_options(stream_results=True, yield_per=20_000), {"c": campaign_id})
     for chunk in result.partitions():
@@ -303,7 +313,7 @@ def scores(campaign_id: int, items: int, replicates: int, seed: int) -> dict:
     ranking = bootstrap_rank_intervals(contributions, replicates=replicates, seed=seed)
     done = time.perf_counter()
     width = ranking.rank_high - ranking.rank_low
-    return {"fetch": fetched - started, "bootstrap": done - fetched, "respondents": int(has_any.sum()),
+    return {"columns": len(columns), "fetch": fetched - started, "bootstrap": done - fetched, "respondents": int(has_any.sum()),
             "communities": len(ids), "median_width": float(np.median(width)), "max_width": int(width.max()),
             "pairs_apart": len(ranking.pairs_not_told_apart()), "pairs": len(ids) * (len(ids) - 1) // 2}
 
@@ -386,11 +396,11 @@ def run(kind: str, args) -> dict:
                 f"{b_traced:.0f} MB (tracemalloc, separate run)")
 
             c_base = reset_peak()
-            c_time, c = timed(scores, campaign_id, args.items, args.replicates, args.seed)
+            c_time, c = timed(scores, campaign_id, args.items, args.replicates, args.seed, args.fetch)
             c_rss = peak_rss_mb()
-            c_traced = traced_peak(scores, campaign_id, args.items, args.replicates, args.seed)
+            c_traced = traced_peak(scores, campaign_id, args.items, args.replicates, args.seed, args.fetch)
             say(f"(c) scores, {args.replicates}-replicate rank intervals: {c_time:.2f} s (fetch {c['fetch']:.2f} s, "
-                f"{c['respondents']:,} respondents × {args.items} scores; index + bootstrap {c['bootstrap']:.2f} s); "
+                f"{c['respondents']:,} respondents × {c['columns']} column(s) ({args.fetch}); index + bootstrap {c['bootstrap']:.2f} s); "
                 f"rank interval width median {c['median_width']:.0f}, max {c['max_width']}; "
                 f"{c['pairs_apart']:,} of {c['pairs']:,} pairs not told apart")
             say(f"    peak memory: process {c_rss:.0f} MB resident ({c_base:.0f} MB before), Python allocations "
@@ -415,6 +425,9 @@ def main() -> int:
     parser.add_argument("--target", type=int, default=384, help="each community's target sample")
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--fetch", choices=["index", "pivot"], default="index",
+                        help="(c): the database averages each respondent's item scores (index) or returns them "
+                             "all, one column per item (pivot)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, stop)
 
