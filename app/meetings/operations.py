@@ -81,6 +81,8 @@ def add_question(meeting: Meeting, kind: QuestionKind, text: str, *, options: li
                  item: Item | None = None, actor: Account | None = None) -> MeetingQuestion:
     """Add a question at the end of the meeting. A questionnaire question (``item``) must come
     from the meeting's campaign, once per meeting: a phone gives one answer per item."""
+    if meeting.ended:
+        raise ValueError("the meeting has ended")
     text = text.strip()
     if not text:
         raise ValueError("a question needs its words")
@@ -92,6 +94,8 @@ def add_question(meeting: Meeting, kind: QuestionKind, text: str, *, options: li
             raise ValueError("the item is not in the campaign's questionnaire")
         if any(q.source == item.key for q in meeting.questions):
             raise ValueError("the item is asked in this meeting already")
+        if item.show_if is not None:
+            raise ValueError("an item asked only after another answer cannot be put to a whole meeting")
         source = item.key
     question = MeetingQuestion(meeting=meeting, position=len(meeting.questions) + 1, kind=kind, text=text,
                                options=options_for(kind, options, item), source=source)

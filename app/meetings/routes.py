@@ -8,6 +8,7 @@ import re
 from datetime import timezone
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -102,12 +103,13 @@ def _campaigns_to_feed(community_ids: list[int]) -> list[Campaign]:
 
 
 def _askable_items(meeting: Meeting) -> list[Item]:
-    """The campaign questionnaire's single-choice and scale items not yet asked in the meeting."""
+    """The campaign questionnaire's single-choice and scale items not yet asked in the meeting.
+    Items asked only after another answer (show_if) are left out: a room cannot be asked them."""
     if meeting.campaign is None:
         return []
     asked = {q.source for q in meeting.questions}
     return [i for i in meeting.campaign.survey_version.survey_definition.items
-            if i.type in ("single", "likert") and i.key not in asked]
+            if i.type in ("single", "likert") and i.show_if is None and i.key not in asked]
 
 
 def _survey_question_form(meeting: Meeting, **kwargs) -> SurveyQuestionForm:
@@ -148,16 +150,9 @@ def add_question(meeting_id: int):
         return _back(meeting)
     kind = QuestionKind(form.kind.data)
     labels = [line for line in re.split(r"[\r\n]+", form.options.data or "")]
-    try:
-        ops.add_question(meeting, kind, form.text.data, options=labels if kind is QuestionKind.CHOOSE_ONE else None)
-    except ValueError:
-        db.session.rollback()
-        flash("没有添加：单选题要写 2 到 8 个不同的选项，一行一个。")
-        return _back(meeting)
-    if meeting.current_position is None:
-        ops.show_question(meeting, 1)
-    _commit(meeting)
-    flash("问题已添加。")
+    _add(meeting, lambda: ops.add_question(
+        meeting, kind, form.text.data, options=labels if kind is QuestionKind.CHOOSE_ONE else None),
+        done="问题已添加。", refused="没有添加：单选题要写 2 到 8 个不同的选项，一行一个。")
     return _back(meeting)
 
 
@@ -171,12 +166,30 @@ def add_survey_question(meeting_id: int):
         flash("没有添加：" + "；".join(e for errors in form.errors.values() for e in errors))
         return _back(meeting)
     item = meeting.campaign.survey_version.survey_definition.items_by_key[form.item.data]
-    ops.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
-    if meeting.current_position is None:
-        ops.show_question(meeting, 1)
-    _commit(meeting)
-    flash("问卷里的题已添加。")
+    _add(meeting, lambda: ops.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item),
+         done="问卷里的题已添加。", refused="没有添加：这道题不能在会上问。")
     return _back(meeting)
+
+
+def _add(meeting: Meeting, add, *, done: str, refused: str) -> None:
+    """Add a question (the first goes on the big screen by itself); a refusal, or a second
+    staff member adding at the same moment (the unique position), changes nothing."""
+    if meeting.ended:
+        flash("会已经结束，不能再添加问题。")
+        return
+    try:
+        add()
+        if meeting.current_position is None:
+            ops.show_question(meeting, 1)
+        _commit(meeting)
+    except ValueError:
+        db.session.rollback()
+        flash(refused)
+    except IntegrityError:
+        db.session.rollback()
+        flash("刚才有人同时添加了问题，这一题没有添加，请再添加一次。")
+    else:
+        flash(done)
 
 
 @bp.post("/meetings/<int:meeting_id>/show/<int:position>")
@@ -350,7 +363,11 @@ def vote(code: str):
     secret = current_app.config["SECRET_KEY"]
     device = resident_ops.read_device(secret, request.cookies.get(resident_ops.DEVICE_COOKIE))
     status, message = 200, None
-    if request.method == "POST":
+    if request.method == "POST" and device.is_new:
+        # A vote comes from a phone that opened this page (and so holds its cookie): posting
+        # again and again without the cookie must not count again and again.
+        status, message = 409, "请在这个页面上投票（如果手机禁止了网站数据，请允许后再试）。"
+    elif request.method == "POST":
         question_id = request.form.get("question", type=int)
         option = (request.form.get("option") or "")[:32]
         question = next((q for q in meeting.questions if q.id == question_id), None)
@@ -379,6 +396,7 @@ def _voted_option(meeting: Meeting, device, secret: str) -> str | None:
 
 
 @bp.get("/m/<code>/state.json")
+@_code_guesses
 def vote_state(code: str):
     """Polled by every phone in the courtyard: from Redis where it is set, else the database."""
     if not CODE_RE.fullmatch(code):

@@ -70,6 +70,9 @@ def test_a_question_from_the_campaigns_questionnaire_takes_the_items_answers_onc
         ops.add_question(campaign_meeting, QuestionKind.SURVEY_ITEM, item.text, item=item)
     with pytest.raises(ValueError, match="single-choice or scale"):
         ops.add_question(campaign_meeting, QuestionKind.SURVEY_ITEM, "x", item=item_of(campaign_meeting, "text"))
+    follow_up = campaign_meeting.campaign.survey_version.survey_definition.items_by_key["joined_sat"]
+    with pytest.raises(ValueError, match="only after another answer"):
+        ops.add_question(campaign_meeting, QuestionKind.SURVEY_ITEM, follow_up.text, item=follow_up)
     # Another questionnaire's item of the same key, with other answers.
     other = make.version({"title": "另一份", "sections": [{"title": "一", "items": [
         {"key": "joined", "type": "single", "text": "去过吗？", "tags": ["test:join"], "options": [

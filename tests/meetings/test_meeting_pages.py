@@ -272,3 +272,62 @@ def test_a_meeting_without_a_campaign_offers_no_questionnaire(running):
     assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="sat").status_code == 303
     db.session.expire_all()
     assert len(db.session.get(Meeting, meeting.id).questions) == 2
+
+
+def test_a_vote_posted_without_the_phones_cookie_counts_nothing(app, running):
+    """Posting the form again and again with the cookie dropped must not count again and again."""
+    _staff, meeting = running
+    phone = app.test_client()
+    _html, fields = vote_page(phone, meeting.join_code)
+    phone.delete_cookie("minyi_device")
+    for _ in range(3):
+        response = phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "1"})
+        assert response.status_code == 409 and "请在这个页面上投票" in response.get_data(as_text=True)
+        phone.delete_cookie("minyi_device")
+    assert db.session.scalar(sa.select(sa.func.count(MeetingVote.id))) == 0
+
+
+def test_guessing_codes_on_the_state_url_is_slowed_down_too(app, running):
+    _staff, meeting = running
+    # Polling a real meeting's state costs nothing of the allowance …
+    poller = app.test_client()
+    assert {poller.get(f"/m/{meeting.join_code}/state.json").status_code for _ in range(40)} == {200}
+    # … while wrong codes from the same address run it out.
+    guesser = app.test_client()
+    statuses = [guesser.get(f"/m/{100000 + n}/state.json").status_code for n in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429
+
+
+def test_with_redis_down_residents_still_vote(database_uri, as_role, world):
+    """The rate limits and the phones' state fall back to memory and the database."""
+    from app import create_app
+    from tests.conftest import RequestScopedClient, base_config
+    staff = as_role("community")
+    meeting = new_meeting(staff, world)
+    assert post(staff, f"/meetings/{meeting.id}/questions", kind="yes_no", text="同意吗？").status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/questions/{meeting.questions[0].id}/open").status_code == 303
+    down = create_app(base_config(database_uri) | {"REDIS_URL": "redis://127.0.0.1:9/0"})
+    down.test_client_class = RequestScopedClient
+    phone = down.test_client()
+    with down.app_context():
+        page = phone.get(f"/m/{meeting.join_code}")
+        assert page.status_code == 200
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.get_data(as_text=True)))
+        assert phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "1"}).status_code == 303
+        assert phone.get(f"/m/{meeting.join_code}/state.json").status_code == 200
+        db.session.remove()
+        db.engine.dispose()  # this second app's pool: no connection left for the garbage collector
+    assert db.session.scalar(sa.select(sa.func.count(MeetingVote.id))) == 1
+
+
+def test_items_asked_only_after_another_answer_are_not_offered_and_an_ended_meeting_takes_no_question(
+        as_role, world):
+    staff = as_role("community")
+    meeting = new_meeting(staff, world, campaign=world.campaigns["A"].id)
+    page = staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "您参加过议事会吗？" in page and 'value="joined_sat"' not in page
+    assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="joined_sat").status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/end").status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/questions", kind="yes_no", text="还能加吗？").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).questions == []
