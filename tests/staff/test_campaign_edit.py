@@ -126,11 +126,14 @@ def test_progress_counts_only_what_counts_and_the_random_sample_apart(as_role, w
     add(campaign, c1, Channel.QR, 30)
     add(campaign, c1, Channel.TICKET, 20)
     add(campaign, c1, Channel.QR, 5, excluded=True)
+    add(campaign, c1, Channel.MEETING, 7)  # phones at a 坝坝会: shown apart, never part of the target
     html = as_role("street").get(f"/staff/campaigns/{campaign.id}").get_data(as_text=True)
     row = re.search(r"<td>翠湖社区</td>(.*?)</tr>", html, re.S).group(1)
     cells = re.findall(r'<td class="n">(.*?)</td>', row)
-    # 扫码 随机票 纸质 坝坝会 导入 | 合计 目标 完成 目前误差 随机样本误差 需复核 不计入
-    assert cells[0] == "30" and cells[1] == "20" and cells[5] == "<b>50</b>"
+    # 扫码 随机票 纸质 导入 | 合计 坝坝会投票 目标 完成 目前误差 随机样本误差 需复核 不计入
+    assert cells[0] == "30" and cells[1] == "20" and cells[4] == "<b>50</b>" and cells[5] == "7"
+    target = next(cc.target_sample for cc in campaign.communities if cc.community_id == c1.id)
+    assert cells[7] == "%.0f%%" % (50 / target * 100)
     assert cells[8] == "±%.1f" % (margin_of_error(50, 3000) * 100)
     assert cells[9] == "±%.1f" % (margin_of_error(20, 3000) * 100)
     assert cells[11] == "5"
