@@ -28,7 +28,6 @@ import re
 import resource
 import signal
 import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
@@ -76,40 +75,7 @@ def peak_rss_mb() -> float:
 
 # -- the database ----------------------------------------------------------------------------
 
-class Database:
-    """A throwaway database: PostgreSQL (created and dropped here) or a temporary SQLite file."""
-
-    def __init__(self, kind: str, admin_url: str):
-        self.kind, self.admin_url = kind, admin_url
-        self.name = f"minyi_bench_{uuid.uuid4().hex[:10]}"
-        self.url = ""
-        self.version = ""
-        self._tmp: tempfile.TemporaryDirectory | None = None
-
-    def _admin(self):
-        import psycopg
-        return psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5)
-
-    def create(self) -> None:
-        if self.kind == "sqlite":
-            self._tmp = tempfile.TemporaryDirectory(prefix="minyi-bench-")
-            self.url = f"sqlite:///{self._tmp.name}/bench.sqlite3"
-            import sqlite3
-            self.version = f"SQLite {sqlite3.sqlite_version}"
-            return
-        with self._admin() as conn:
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-            self.version = "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0].split()[0]
-        self.url = sa.engine.make_url(self.admin_url).set(database=self.name).render_as_string(hide_password=False)
-
-    def drop(self) -> None:
-        if self.kind == "sqlite":
-            if self._tmp is not None:
-                self._tmp.cleanup()
-            return
-        if self.url:
-            with self._admin() as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+from throwaway_db import Database  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 
 # -- the campaign ----------------------------------------------------------------------------
@@ -386,7 +352,7 @@ def run(kind: str, args) -> dict:
             del summary
             b_traced = traced_peak(full_summary, campaign_id)
             worst_p = max(t[1].pvalue for t in tests)
-            say(f"(b) full summary + chi-square + Kruskal–Wallis per item: runs " + ", ".join(f"{t:.2f}" for t in b_times)
+            say("(b) full summary + chi-square + Kruskal–Wallis per item: runs " + ", ".join(f"{t:.2f}" for t in b_times)
                 + f" s; of which the summary's queries alone (best of 3) {min(q_times):.2f} s "
                 f"(runs {', '.join(f'{t:.2f}' for t in q_times)}), the rest Python {min(b_times) - min(q_times):.2f} s; "
                 f"largest p-value over items: chi-square {max(t[1].pvalue for t in tests):.2g}, "

@@ -20,7 +20,7 @@ from ..models import Campaign, CampaignCommunity, CampaignState, Meeting, Meetin
 from ..models.types import utcnow
 from ..resident import operations as resident_ops
 from ..staff import once, scope
-from ..staff.views.common import may_change
+from ..staff.views.common import form_errors, may_change
 from ..templating import LOCAL_TZ, local_time
 from . import bp
 from . import operations as ops
@@ -146,7 +146,7 @@ def add_question(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     form = QuestionForm()
     if not form.validate_on_submit():
-        flash("没有添加：" + "；".join(e for errors in form.errors.values() for e in errors))
+        flash("没有添加：" + form_errors(form))
         return _back(meeting)
     kind = QuestionKind(form.kind.data)
     labels = [line for line in re.split(r"[\r\n]+", form.options.data or "")]
@@ -163,7 +163,7 @@ def add_survey_question(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
     form = _survey_question_form(meeting)
     if not form.validate_on_submit():
-        flash("没有添加：" + "；".join(e for errors in form.errors.values() for e in errors))
+        flash("没有添加：" + form_errors(form))
         return _back(meeting)
     item = meeting.campaign.survey_version.survey_definition.items_by_key[form.item.data]
     _add(meeting, lambda: ops.add_question(meeting, QuestionKind.SURVEY_ITEM, item.text, item=item),
@@ -245,7 +245,7 @@ def attendance(meeting_id: int):
         if ops.set_attendance(meeting, form.attendance.data):
             _commit(meeting)
     else:
-        flash("到场人数没有改：" + "；".join(e for errors in form.errors.values() for e in errors))
+        flash("到场人数没有改：" + form_errors(form))
     return _back(meeting)
 
 

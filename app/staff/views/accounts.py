@@ -13,7 +13,7 @@ from ...models import Account, Region, Role
 from ...models.accounts import ROLE_LEVELS
 from .. import bp, operations, scope
 from ..forms import AccountForm, PasswordResetForm
-from .common import admin_only
+from .common import admin_only, form_errors
 
 
 def _accounts_in_scope():
@@ -80,5 +80,5 @@ def account_password(account_id: int):
             login_user(account)  # one's own sessions elsewhere end; this one goes on
         flash(f"账号 {account.username} 的密码已重设，用旧密码登录的地方都已退出。")
     else:
-        flash("密码没有改：" + "；".join(e for errors in form.errors.values() for e in errors))
+        flash("密码没有改：" + form_errors(form))
     return redirect(url_for("staff.accounts"), 303)

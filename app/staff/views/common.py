@@ -71,3 +71,8 @@ def admin_only(view):
         return view(*args, **kwargs)
     return wrapped
 
+
+
+def form_errors(form) -> str:
+    """A refused form's messages on one line, for a flash after a redirect."""
+    return "；".join(e for errors in form.errors.values() for e in errors)

@@ -12,7 +12,7 @@ from ...models import Answer, Campaign, Region, Response
 from ...submissions import refresh_quality_flags
 from .. import bp, operations, scope
 from ..forms import ExclusionForm
-from .common import campaign_or_404, may_review
+from .common import campaign_or_404, form_errors, may_review
 
 #: Responses listed on one page.
 RESPONSES_PER_PAGE = 200
@@ -94,7 +94,7 @@ def response_exclusion(response_id: int, action: str):
             flash("这份回答重新计入统计。")
     else:
         if not form.validate_on_submit():
-            flash("没有改动：" + "；".join(e for errors in form.errors.values() for e in errors))
+            flash("没有改动：" + form_errors(form))
             return redirect(url_for("staff.response_detail", response_id=response.id), 303)
         operations.exclude_response(response, form.reason.data)
         flash("这份回答已不计入统计（仍然保留，可以随时恢复）。")

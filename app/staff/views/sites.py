@@ -10,7 +10,7 @@ from ...models import Region, RegionLevel, Site
 from ...models.types import utcnow
 from .. import bp, once, operations, scope
 from ..forms import SiteForm, SiteRenameForm
-from .common import may_change
+from .common import form_errors, may_change
 
 
 @bp.route("/communities/<int:community_id>/sites", methods=["GET", "POST"])
@@ -54,7 +54,7 @@ def rename_site(site_id: int):
             db.session.commit()
             flash(f"考评点已改名为“{site.name}”。二维码不变，已贴出的海报可以继续用；想让海报上的名字也变，请重新打印。")
     else:
-        flash("没有改名：" + "；".join(e for errors in form.errors.values() for e in errors))
+        flash("没有改名：" + form_errors(form))
     return redirect(url_for("staff.sites", community_id=site.community_id), 303)
 
 
