@@ -55,6 +55,9 @@ def from_environment(instance_path: str) -> dict:
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Shared state for several workers and servers (rate limits); in memory without it.
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Meetings push their state to phones: "auto" (under gunicorn's gevent worker, with
+        # Redis), "on" or "off" (phones poll). See app/meetings/push.py.
+        "MEETING_PUSH": os.environ.get("MEETING_PUSH", "auto"),
         # Number of reverse proxies in front of us whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_SECURE": os.environ.get("BASE_URL", "").startswith("https://"),
@@ -83,6 +86,7 @@ DEFAULTS = {
     "BASE_URL": "http://127.0.0.1:5000",
     "TRUSTED_PROXIES": 0,
     "REDIS_URL": None,
+    "MEETING_PUSH": "auto",
     # Failed staff logins allowed per client address before it must wait.
     "LOGIN_FAILURE_LIMIT": "10 per 15 minutes",
     # Wrong meeting codes a client address may try (a meeting's code is six digits).

@@ -23,7 +23,8 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """The API, and pages' scripts that ask for JSON (a meeting vote), get JSON errors."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
 #: What a person reads when a change (not a page) is refused.
@@ -44,7 +45,7 @@ def error_response(status: int, detail: str | None = None):
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        if wants_json():
+        if request.path.startswith("/api/"):
             return error_response(400, "CSRF token missing or invalid")
         return error_response(400, "这个页面打开太久或已经过期，刚才的内容没有保存。请刷新页面后重新提交。")
 

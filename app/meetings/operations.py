@@ -4,12 +4,14 @@ the same transaction (callers commit); a resident's vote commits itself, exactly
 from __future__ import annotations
 
 import enum
+import functools
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit
 from ..definitions import Item
@@ -186,6 +188,8 @@ class VoteOutcome(enum.Enum):
     ALREADY_VOTED = "already_voted"
     #: Voting on the question is not open (not yet, or closed, or the meeting ended).
     NOT_OPEN = "not_open"
+    #: No such question (in the meeting of the join code given): the phone shows an old one.
+    NO_SUCH_QUESTION = "no_such_question"
     #: The answer is not one of the question's.
     NO_SUCH_OPTION = "no_such_option"
 
@@ -198,33 +202,39 @@ class Vote:
     at: datetime
 
 
-def cast_vote(vote: Vote) -> VoteOutcome:
+def cast_vote(vote: Vote, *, join_code: str | None = None) -> VoteOutcome:
     """Count one phone's vote, exactly once; commits (or rolls back) before returning.
 
-    The question is read for its state and answers, then one INSERT … ON CONFLICT DO
+    With ``join_code``, the question must belong to that meeting (the phone's page names
+    both, and the one query checks them together). The question is read for its state and
+    answers, then one INSERT … ON CONFLICT DO
     NOTHING: the unique (question, device) turns a second vote, even a racing one, into a
     no-op. A close that commits between the read and the insert still lets this vote in
     (it was cast while the screen said open). A vote on a questionnaire question of a
     meeting that feeds an open campaign is also that phone's answer to the item, in the
     same transaction (see _answer_for_campaign).
     """
-    row = db.session.execute(
-        sa.select(MeetingQuestion.options, MeetingQuestion.opened_at, MeetingQuestion.closed_at,
-                  MeetingQuestion.source, Meeting.id.label("meeting_id"), Meeting.ended_at, Meeting.community_id,
-                  Meeting.campaign_id, Campaign.opens_at, Campaign.closes_at)
-        .join(Meeting, Meeting.id == MeetingQuestion.meeting_id)
-        .outerjoin(Campaign, Campaign.id == Meeting.campaign_id)
-        .where(MeetingQuestion.id == vote.question_id)).first()
+    if not 0 < vote.question_id < 2**31:
+        return VoteOutcome.NO_SUCH_QUESTION
+    # Core statements built once, on the session's connection: hundreds of votes a second,
+    # and neither building a statement nor the ORM's unit of work is free.
+    connection = db.session.connection()
+    statements = _vote_statements(connection.dialect.name)
+    if join_code is None:
+        row = connection.execute(statements.question, {"question_id": vote.question_id}).first()
+    else:
+        row = connection.execute(statements.question_in_meeting,
+                                 {"question_id": vote.question_id, "join_code": join_code}).first()
     try:
-        if row is None or row.opened_at is None or row.closed_at is not None or row.ended_at is not None:
+        if row is None:
+            return VoteOutcome.NO_SUCH_QUESTION
+        if row.opened_at is None or row.closed_at is not None or row.ended_at is not None:
             return VoteOutcome.NOT_OPEN
         if vote.option not in {code for code, _label in row.options}:
             return VoteOutcome.NO_SUCH_OPTION
-        inserted = db.session.execute(
-            insert_ignoring_conflicts(MeetingVote.__table__)
-            .values(question_id=vote.question_id, option=vote.option, device_hash=vote.device_hash, voted_at=vote.at)
-            .on_conflict_do_nothing()
-            .returning(MeetingVote.__table__.c.id)).scalar()
+        inserted = connection.execute(statements.insert_vote, {
+            "question_id": vote.question_id, "option": vote.option, "device_hash": vote.device_hash,
+            "voted_at": vote.at}).scalar()
         if inserted is not None and row.source is not None and row.campaign_id is not None and \
                 Campaign.state_between(row.opens_at, row.closes_at, vote.at) is CampaignState.OPEN:
             _answer_for_campaign(row, vote)
@@ -233,6 +243,33 @@ def cast_vote(vote: Vote) -> VoteOutcome:
         db.session.rollback()
         raise
     return VoteOutcome.COUNTED if inserted is not None else VoteOutcome.ALREADY_VOTED
+
+
+@dataclass(frozen=True)
+class _VoteStatements:
+    question: sa.Select
+    question_in_meeting: sa.Select
+    insert_vote: sa.Insert
+
+
+@functools.cache
+def _vote_statements(dialect: str) -> _VoteStatements:
+    question = (
+        sa.select(MeetingQuestion.options, MeetingQuestion.opened_at, MeetingQuestion.closed_at,
+                  MeetingQuestion.source, Meeting.id.label("meeting_id"), Meeting.ended_at, Meeting.community_id,
+                  Meeting.campaign_id, Campaign.opens_at, Campaign.closes_at)
+        .join(Meeting, Meeting.id == MeetingQuestion.meeting_id)
+        .outerjoin(Campaign, Campaign.id == Meeting.campaign_id)
+        .where(MeetingQuestion.id == sa.bindparam("question_id")))
+    votes = MeetingVote.__table__
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return _VoteStatements(
+        question=question,
+        question_in_meeting=question.where(Meeting.join_code == sa.bindparam("join_code")),
+        insert_vote=insert(votes).values(
+            question_id=sa.bindparam("question_id"), option=sa.bindparam("option"),
+            device_hash=sa.bindparam("device_hash"), voted_at=sa.bindparam("voted_at"))
+        .on_conflict_do_nothing().returning(votes.c.id))
 
 
 def meeting_submission_id(meeting_id: int, device_hash: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -88,6 +89,22 @@ def phone_state(meeting: Meeting) -> dict:
             "options": [{"code": code, "label": label} for code, label in question.options]}
     state["version"] = _version(state)
     return state
+
+
+#: A meeting's join code: six digits.
+JOIN_CODE_RE = re.compile(r"\d{6}")
+
+
+def meeting_by_code(code: str) -> Meeting | None:
+    if not JOIN_CODE_RE.fullmatch(code):
+        return None
+    return db.session.scalar(sa.select(Meeting).where(Meeting.join_code == code))
+
+
+def phone_state_json(meeting: Meeting) -> tuple[str, bytes]:
+    """The phone state's version and its compact JSON (one line: it is also an SSE data line)."""
+    state = phone_state(meeting)
+    return state["version"], json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _version(state: dict) -> str:

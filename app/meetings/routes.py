@@ -3,7 +3,6 @@ residents vote from theirs at /m/<code>."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timezone
 
@@ -26,13 +25,17 @@ from . import bp
 from . import operations as ops
 from . import record as meeting_record
 from .forms import AttendanceForm, MeetingForm, QuestionForm, SurveyQuestionForm
-from .queries import live_state, phone_state, results
+from .push import meeting_push
+from .queries import JOIN_CODE_RE, live_state, meeting_by_code, phone_state, phone_state_json, results
 from .state_cache import phone_state_cache
 
-#: How often the big screen and residents' phones ask for the state (milliseconds). Phones
-#: wait longer (with a random spread) because there are hundreds of them and their state
-#: changes only when staff move on.
-SCREEN_POLL_MS = 1000
+#: How often the big screen and residents' phones ask for the state (milliseconds). The
+#: screen asks twice a second: a vote then shows within half a second plus the answer's
+#: time, with room for a busy server inside the 2-second promise (one screen per meeting,
+#: so it costs little). Phones wait longer (with a random spread) because there are
+#: hundreds of them and their state changes only when staff move on (where it is pushed,
+#: they do not poll at all).
+SCREEN_POLL_MS = 500
 PHONE_POLL_MS = 3000
 
 
@@ -131,9 +134,13 @@ def control(meeting_id: int):
 
 
 def _commit(meeting: Meeting) -> None:
-    """Commit a staff action, then drop the phones' cached copy so they see it at their next poll."""
+    """Commit a staff action, then drop the phones' cached copy so they see it at their next
+    poll, and push the change to phones that listen."""
     db.session.commit()
     phone_state_cache().forget(meeting.join_code)
+    push = meeting_push()
+    if push is not None:
+        push.publish(meeting.join_code)
 
 
 def _back(meeting: Meeting):
@@ -314,15 +321,6 @@ def _state_response(meeting: Meeting):
 
 # -- residents ------------------------------------------------------------------------
 
-CODE_RE = re.compile(r"\d{6}")
-
-
-def _meeting_by_code(code: str) -> Meeting | None:
-    if not CODE_RE.fullmatch(code):
-        return None
-    return db.session.scalar(sa.select(Meeting).where(Meeting.join_code == code))
-
-
 def _code_not_found(response) -> bool:
     return response.status_code == 404
 
@@ -339,7 +337,7 @@ def join():
     """Type the six-digit code shown on the big screen."""
     code = (request.args.get("code") or "").strip()
     if code:
-        if _meeting_by_code(code) is not None:
+        if meeting_by_code(code) is not None:
             return redirect(url_for("meetings.vote", code=code), 303)
         return make_response(render_template("meetings/join.html", code=code, wrong=True), 404)
     return render_template("meetings/join.html", code="", wrong=False)
@@ -349,41 +347,75 @@ VOTE_MESSAGES = {
     ops.VoteOutcome.COUNTED: (200, "投票成功，谢谢！"),
     ops.VoteOutcome.ALREADY_VOTED: (409, "这部手机已经投过这道题了，每人一票。"),
     ops.VoteOutcome.NOT_OPEN: (409, "这道题现在不能投票（还没开始或已经结束）。"),
+    ops.VoteOutcome.NO_SUCH_QUESTION: (409, "这道题已经换了，请看下面的新问题。"),
     ops.VoteOutcome.NO_SUCH_OPTION: (400, "没有这个选项，请重新选择。"),
 }
+#: A vote without the cookie the page gives: posting again and again must not count again and again.
+NO_DEVICE = (409, "请在这个页面上投票（如果手机禁止了网站数据，请允许后再试）。")
+
+
+def _cast(code: str, device) -> tuple[ops.VoteOutcome | None, int, str]:
+    """Count the posted vote of this phone in the meeting with this code: (outcome, status, words)."""
+    if device.is_new:
+        return None, *NO_DEVICE
+    secret = current_app.config["SECRET_KEY"]
+    outcome = ops.cast_vote(ops.Vote(request.form.get("question", type=int) or 0, (request.form.get("option") or "")[:32],
+                                     resident_ops.device_hash(secret, device.id), utcnow()), join_code=code)
+    return outcome, *VOTE_MESSAGES[outcome]
 
 
 @bp.route("/m/<code>", methods=["GET", "POST"])
 @_code_guesses
 def vote(code: str):
-    """One question at a time, following the staff; one vote per phone per question."""
-    meeting = _meeting_by_code(code)
+    """One question at a time, following the staff; one vote per phone per question. The page's
+    script votes through vote_json (no reload); this form post works without it."""
+    meeting = meeting_by_code(code)
     if meeting is None:
         return make_response(render_template("meetings/join.html", code=code[:12], wrong=True), 404)
     secret = current_app.config["SECRET_KEY"]
     device = resident_ops.read_device(secret, request.cookies.get(resident_ops.DEVICE_COOKIE))
     status, message = 200, None
-    if request.method == "POST" and device.is_new:
-        # A vote comes from a phone that opened this page (and so holds its cookie): posting
-        # again and again without the cookie must not count again and again.
-        status, message = 409, "请在这个页面上投票（如果手机禁止了网站数据，请允许后再试）。"
-    elif request.method == "POST":
-        question_id = request.form.get("question", type=int)
-        option = (request.form.get("option") or "")[:32]
-        question = next((q for q in meeting.questions if q.id == question_id), None)
-        if question is None:
-            status, message = 409, "这道题已经换了，请看下面的新问题。"
-        else:
-            outcome = ops.cast_vote(ops.Vote(question.id, option, resident_ops.device_hash(secret, device.id), utcnow()))
-            status, message = VOTE_MESSAGES[outcome]
-            if outcome is ops.VoteOutcome.COUNTED:
-                flash(message)
-                return resident_ops.with_device_cookie(redirect(url_for("meetings.vote", code=code), 303), device)
+    if request.method == "POST":
+        outcome, status, message = _cast(code, device)
+        if outcome is ops.VoteOutcome.COUNTED:
+            flash(message)
+            return resident_ops.with_device_cookie(redirect(url_for("meetings.vote", code=code), 303), device)
     state = phone_state(meeting)
     voted = _voted_option(meeting, device, secret)
+    push = meeting_push()
     return resident_ops.with_device_cookie(make_response(render_template(
         "meetings/vote.html", meeting=meeting, state=state, voted=voted, message=message, poll_ms=PHONE_POLL_MS,
-        state_url=url_for("meetings.vote_state", code=code)), status), device)
+        state_url=url_for("meetings.vote_state", code=code), vote_url=url_for("meetings.vote_json", code=code),
+        events_url=url_for("meetings.vote_events", code=code) if push and push.serves_streams else None), status),
+        device)
+
+
+@bp.post("/m/<code>/vote")
+def vote_json(code: str):
+    """The vote page's script posts here: one light request and a short JSON answer, no page
+    reload on a weak signal. The meeting is found by the vote's own query. A wrong code and a
+    question not (or no longer) in the meeting get the same answer, so this URL tells a code
+    guesser nothing and needs no guess limit (the page reloads and shows which it was)."""
+    device = resident_ops.read_device(current_app.config["SECRET_KEY"], request.cookies.get(resident_ops.DEVICE_COOKIE))
+    outcome, status, message = _cast(code[:12], device)
+    return jsonify(outcome=outcome.value if outcome else "no_device", message=message), status
+
+
+@bp.get("/m/<code>/events")
+@_code_guesses
+def vote_events(code: str):
+    """The phone state pushed as it changes (Server-Sent Events). 204 where push is not
+    available: EventSource then stops, and the page polls state.json instead."""
+    push = meeting_push()
+    if push is None or not push.ready():
+        return "", 204
+    if not JOIN_CODE_RE.fullmatch(code) or db.session.scalar(
+            sa.select(Meeting.id).where(Meeting.join_code == code)) is None:
+        return _no_meeting()
+    response = current_app.response_class(push.stream(code), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
 
 
 def _voted_option(meeting: Meeting, device, secret: str) -> str | None:
@@ -399,16 +431,16 @@ def _voted_option(meeting: Meeting, device, secret: str) -> str | None:
 @_code_guesses
 def vote_state(code: str):
     """Polled by every phone in the courtyard: from Redis where it is set, else the database."""
-    if not CODE_RE.fullmatch(code):
+    if not JOIN_CODE_RE.fullmatch(code):
         return _no_meeting()
     cache = phone_state_cache()
     cached = cache.get(code)
     if cached is None:
-        meeting = _meeting_by_code(code)
+        meeting = meeting_by_code(code)
         if meeting is None:
             return _no_meeting()
-        state = phone_state(meeting)
-        cached = f"{state['version']}\n{json.dumps(state, ensure_ascii=False, separators=(',', ':'))}".encode()
+        version, body = phone_state_json(meeting)
+        cached = version.encode() + b"\n" + body
         cache.put(code, cached)
     version, _, body = cached.partition(b"\n")
     response = current_app.response_class(body, mimetype="application/json")

@@ -1,7 +1,8 @@
 """A 坝坝会 in real browsers, as a new user would run it: staff set up five questions (two of
 the campaign's questionnaire, three made on the spot) and run the meeting from a phone, the
 big screen on a second browser follows within two seconds, residents vote from their
-phones, hands are counted in, and the record is downloaded as PDF and XLSX."""
+phones, hands are counted in, and the record is downloaded as PDF and XLSX. Two phones hear
+of each staff action pushed (EventSource, Redis); the third has no EventSource and polls."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import io
 import re
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from tests.e2e.conftest import log_in, require_browser, shot
@@ -28,7 +30,18 @@ QUESTIONS = [
 ]
 
 
-def test_a_five_question_meeting_run_from_a_phone_with_a_big_screen_and_phones(server, browser, world):
+@pytest.fixture
+def pushing(app):
+    """Push on, as under gunicorn's gevent worker with Redis (here the test server's threads)."""
+    from app.meetings.push import EXTENSION_KEY
+    app.config.update(REDIS_URL="redis://127.0.0.1:6379/0", MEETING_PUSH="on")
+    yield
+    push = app.extensions.pop(EXTENSION_KEY, None)
+    if push is not None:
+        push.stop()  # ends the phones' streams, and so the server threads that serve them
+
+
+def test_a_five_question_meeting_run_from_a_phone_with_a_big_screen_and_phones(pushing, server, browser, world):
     from app.extensions import db
     from app.models import Answer, Channel, Response
 
@@ -62,14 +75,17 @@ def test_a_five_question_meeting_run_from_a_phone_with_a_big_screen_and_phones(s
     expect(screen.locator(".code")).to_have_text(code)
 
     phones = []
-    for _ in range(3):
+    for n in range(3):
         context = browser.new_context(viewport=PHONE)
+        if n == 2:  # an old browser without EventSource: it polls
+            context.add_init_script("delete window.EventSource;")
         phone = context.new_page()
         phone.goto(f"{server}/m")
         phone.get_by_label(re.compile("投票码")).fill(code)
         phone.get_by_role("button", name="进入投票").click()
         expect(phone.locator("body")).to_contain_text("请等工作人员开始")
         phones.append(phone)
+    assert phones[0].locator("#live").get_attribute("data-events-url") == f"/m/{code}/events"
 
     for position, (_how, text, votes, hands) in enumerate(QUESTIONS, start=1):
         if position > 1:
@@ -77,9 +93,10 @@ def test_a_five_question_meeting_run_from_a_phone_with_a_big_screen_and_phones(s
         staff.locator("#now").get_by_role("button", name="开始投票").click()
         expect(staff.locator("#now")).to_contain_text("投票中")
         expect(screen.locator("#q-text")).to_have_text(text, timeout=3000)
-        for phone, answer in zip(phones, votes):
-            # The phone follows the staff by itself (it polls every 3 s or so).
-            phone.get_by_role("button", name=answer, exact=True).click(timeout=8000)
+        for n, (phone, answer) in enumerate(zip(phones, votes)):
+            # The phone follows the staff by itself: pushed within a moment (each phone waits up
+            # to 1.5 s of its own before reloading), or at its next poll (every 3 s or so).
+            phone.get_by_role("button", name=answer, exact=True).click(timeout=3500 if n < 2 else 8000)
             expect(phone.locator("body")).to_contain_text("投票成功")
         # The big screen shows the three votes within two seconds of the last one.
         started = time.monotonic()
@@ -108,7 +125,8 @@ def test_a_five_question_meeting_run_from_a_phone_with_a_big_screen_and_phones(s
 
     staff.get_by_role("button", name=re.compile("结束这次会")).click()
     expect(staff.locator("body")).to_contain_text("会已结束")
-    expect(phones[1].locator("h1")).to_have_text("会议已结束，谢谢您参加！", timeout=8000)
+    expect(phones[1].locator("h1")).to_have_text("会议已结束，谢谢您参加！", timeout=3500)
+    expect(phones[2].locator("h1")).to_have_text("会议已结束，谢谢您参加！", timeout=8000)
     expect(screen.locator("#q-text")).to_have_text("会议已结束，谢谢大家！", timeout=3000)
 
     # The record for the archive, downloaded as a user would.
