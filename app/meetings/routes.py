@@ -127,6 +127,7 @@ def control(meeting_id: int):
     """The staff member's phone: move through the questions, open and close voting, hands, attendance."""
     meeting = _meeting_or_404(meeting_id)
     return render_template("meetings/control.html", meeting=meeting, results=results(meeting.questions),
+                           campaign_state=meeting.campaign.state_at(utcnow()) if meeting.campaign else None,
                            question_form=QuestionForm(formdata=None),
                            survey_question_form=_survey_question_form(meeting, formdata=None),
                            attendance_form=AttendanceForm(formdata=None, attendance=meeting.attendance),
@@ -260,7 +261,9 @@ def attendance(meeting_id: int):
 @may_change
 def end(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
-    if ops.end_meeting(meeting, utcnow()):
+    if request.form.get("confirm") != "yes":
+        flash("没有结束：请先勾选“确认结束”。")
+    elif ops.end_meeting(meeting, utcnow()):
         _commit(meeting)
         flash("会已结束，投票都已关闭。")
     return _back(meeting)
@@ -383,8 +386,14 @@ def vote(code: str):
     state = phone_state(meeting)
     voted = _voted_option(meeting, device, secret)
     push = meeting_push()
+    question = meeting.current_question
+    # Residents are told when their answer reaches the evaluation (a questionnaire item, the
+    # campaign collecting): the vote then is also their anonymous answer to it.
+    counts_for_evaluation = bool(question is not None and question.source and meeting.campaign is not None
+                                 and meeting.campaign.state_at(utcnow()) is CampaignState.OPEN)
     return resident_ops.with_device_cookie(make_response(render_template(
         "meetings/vote.html", meeting=meeting, state=state, voted=voted, message=message, poll_ms=PHONE_POLL_MS,
+        counts_for_evaluation=counts_for_evaluation,
         state_url=url_for("meetings.vote_state", code=code), vote_url=url_for("meetings.vote_json", code=code),
         events_url=url_for("meetings.vote_events", code=code) if push and push.serves_streams else None), status),
         device)

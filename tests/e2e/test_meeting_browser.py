@@ -123,6 +123,7 @@ def test_a_five_question_meeting_run_from_a_phone_with_a_big_screen_and_phones(p
         staff.locator("#now").get_by_role("button", name="停止投票").click()
         expect(screen.locator("#q-open")).to_have_text("投票未开始或已停止", timeout=2000)
 
+    staff.get_by_label(re.compile("确认结束")).check()
     staff.get_by_role("button", name=re.compile("结束这次会")).click()
     expect(staff.locator("body")).to_contain_text("会已结束")
     expect(phones[1].locator("h1")).to_have_text("会议已结束，谢谢您参加！", timeout=3500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -158,10 +159,41 @@ def test_ending_the_meeting_closes_voting(app, running):
     staff, meeting = running
     phone = app.test_client()
     _html, fields = vote_page(phone, meeting.join_code)  # the form was open on the phone …
-    assert post(staff, f"/meetings/{meeting.id}/end").status_code == 303  # … when the meeting ended
+    assert post(staff, f"/meetings/{meeting.id}/end", confirm="yes").status_code == 303  # … when the meeting ended
     assert "会议已结束" in vote_page(app.test_client(), meeting.join_code)[0]
     assert phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "1"}).status_code == 409
     assert db.session.scalar(sa.select(sa.func.count(MeetingVote.id))) == 0
+
+
+def test_ending_asks_to_confirm_first(running):
+    staff, meeting = running
+    refused = staff.post(f"/meetings/{meeting.id}/end", data={"csrf_token": csrf_of(staff, "/meetings/")},
+                         follow_redirects=True)
+    assert "请先勾选“确认结束”" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).ended_at is None
+
+
+def test_staff_are_warned_when_the_campaign_is_not_collecting_and_residents_are_not_told_it_counts(
+        app, as_role, world):
+    from app.models import Campaign, Response
+    from app.models.types import utcnow
+    staff = as_role("community")
+    meeting = new_meeting(staff, world, campaign=world.campaigns["A"].id)
+    assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="sat").status_code == 303
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert post(staff, f"/meetings/{meeting.id}/questions/{meeting.questions[0].id}/open").status_code == 303
+    db.session.execute(sa.update(Campaign).where(Campaign.id == world.campaigns["A"].id)
+                       .values(closes_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    control = staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "不在收集期" in control and "不会计入测评" in control
+    phone = app.test_client()
+    html, fields = vote_page(phone, meeting.join_code)
+    assert "计入测评" not in html
+    assert phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "4"}).status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count(Response.id))) == 0  # the vote counted, the answer not
 
 
 def test_the_record_exports_as_xlsx_and_pdf_with_phones_and_hands_apart(running):
@@ -255,7 +287,9 @@ def test_a_meeting_fed_to_a_campaign_asks_its_questionnaire_and_phones_answer_it
     assert [(q.source, q.text) for q in meeting.questions] == [("sat", "您对社区服务满意吗？")]
     assert post(staff, f"/meetings/{meeting.id}/questions/{meeting.questions[0].id}/open").status_code == 303
     phone = app.test_client()
-    _html, fields = vote_page(phone, meeting.join_code)
+    html, fields = vote_page(phone, meeting.join_code)
+    assert "您的回答会匿名计入测评" in html  # the resident is told where the answer goes
+    assert "不在收集期" not in staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert phone.post(f"/m/{meeting.join_code}", data=fields | {"option": "4"}).status_code == 303
     response = db.session.scalars(sa.select(Response)).one()
     assert (response.channel, response.meeting_id, response.community_id) == \
@@ -327,7 +361,7 @@ def test_items_asked_only_after_another_answer_are_not_offered_and_an_ended_meet
     page = staff.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "您参加过议事会吗？" in page and 'value="joined_sat"' not in page
     assert post(staff, f"/meetings/{meeting.id}/questions/from-survey", item="joined_sat").status_code == 303
-    assert post(staff, f"/meetings/{meeting.id}/end").status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/end", confirm="yes").status_code == 303
     assert post(staff, f"/meetings/{meeting.id}/questions", kind="yes_no", text="还能加吗？").status_code == 303
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).questions == []

@@ -136,7 +136,7 @@ def test_phones_hear_a_staff_action_pushed_at_once(pushing, running, redis_clien
     pushed = stream.next()
     assert pushed["question"]["position"] == 2 and pushed["question"]["open"] is False
     assert time.monotonic() - started < 2
-    assert post(staff, f"/meetings/{meeting.id}/end").status_code == 303
+    assert post(staff, f"/meetings/{meeting.id}/end", confirm="yes").status_code == 303
     assert stream.next()["ended"] is True
     assert stream.ended.wait(5)
     push = pushing.extensions[EXTENSION_KEY]
