@@ -111,6 +111,26 @@ def bootstrap_rank_intervals(contributions: Sequence[Sequence[float]], fixed_poi
     scores = fixed + np.array([v.mean() for v in arrays])
     replicate_scores = fixed + bootstrap_replicate_means(arrays, replicates=replicates, seed=seed,
                                                          block_size=block_size)
+    return rank_intervals(scores, replicate_scores, confidence=confidence, seed=seed, pairwise=pairwise)
+
+
+def rank_intervals(scores: Sequence[float], replicate_scores: np.ndarray, *, confidence: float = 0.95,
+                   seed: int = 0, pairwise: bool = True) -> RankIntervals:
+    """Score and rank intervals from bootstrap replicates scored elsewhere.
+
+    ``replicate_scores`` is replicates × communities: for scores that are no mean of per-respondent
+    contributions (thresholds, weighted composites), each replicate's resampled figures scored by
+    the scheme (app.analysis.scoring takes replicate arrays). ``seed`` is recorded, not used.
+    """
+    check_confidence(confidence)
+    scores = np.asarray(scores, dtype=float)
+    replicate_scores = np.asarray(replicate_scores, dtype=float)
+    if scores.ndim != 1 or len(scores) < 2:
+        raise ValueError("a ranking needs at least 2 communities")
+    if replicate_scores.ndim != 2 or replicate_scores.shape[1] != len(scores) or len(replicate_scores) < 1:
+        raise ValueError(f"replicate_scores needs shape (replicates, {len(scores)}), got {replicate_scores.shape}")
+    if not (np.isfinite(scores).all() and np.isfinite(replicate_scores).all()):
+        raise ValueError("scores must be finite (leave out communities that could not be scored)")
     replicate_ranks = rank_best_first(replicate_scores)
     # Rounded: (1 − 0.95) / 2 is 0.025000000000000022 in floating point, which would move the
     # 2.5 % point of 1,000 replicates from the 25th to the 26th.
@@ -122,7 +142,7 @@ def bootstrap_rank_intervals(contributions: Sequence[Sequence[float]], fixed_poi
         scores=scores, score_low=score_low, score_high=score_high, ranks=rank_best_first(scores),
         rank_low=rank_low.astype(np.int32), rank_high=rank_high.astype(np.int32),
         indistinguishable=_indistinguishable(replicate_scores, tail) if pairwise else None,
-        replicates=replicates, confidence=confidence, seed=seed)
+        replicates=len(replicate_scores), confidence=confidence, seed=seed)
 
 
 def _indistinguishable(replicate_scores: np.ndarray, tail: float) -> np.ndarray:

@@ -162,6 +162,9 @@ def score_community(scheme: Scheme, figures: Mapping[str, Mapping[str, float | N
     """Score one community.
 
     ``figures``: tag → {"rate": share 0–1, "index": 0–100} (None or absent when the survey has none).
+    The figures may be arrays, one value per bootstrap replicate (all of one length): every
+    survey-fed points, the parents above them and the total are then arrays too, computed with
+    the same rules and rounding as one value at a time.
     ``entries``: indicator id → the evaluator's value: the chosen level's factor (levels), the measured
     number (standard), the 得分率 in percent 0–100 (entered); None or absent when not yet entered.
     ``community_kind``: "urban" or "village", for standards that differ by kind.
@@ -191,8 +194,8 @@ def score_community(scheme: Scheme, figures: Mapping[str, Mapping[str, float | N
     return CommunityScore(
         community=community, indicators=_in_scheme_order(scheme, scores), total=total, fraction=fraction,
         max_points=max_points, unscorable=causes,
-        entered_points=round(parts["entered"], PRECISION) if additive else None,
-        survey_points=round(parts["survey"], PRECISION) if additive else None)
+        entered_points=_round(parts["entered"]) if additive else None,
+        survey_points=_round(parts["survey"]) if additive else None)
 
 
 def score_communities(scheme: Scheme, figures: Mapping[object, Mapping[str, Mapping[str, float | None]]],
@@ -233,6 +236,11 @@ class _Root:
         return self.scheme.indicators
 
 
+def _round(value):
+    """Round a number, or every replicate of an array of them, to PRECISION places."""
+    return np.round(value, PRECISION) if isinstance(value, np.ndarray) else round(value, PRECISION)
+
+
 def _has_weights(scheme: Scheme) -> bool:
     return any(indicator.combine == "weighted" for indicator, _ in scheme.walk())
 
@@ -266,15 +274,15 @@ def _combine(node, results: list[IndicatorScore]) -> IndicatorScore:
         weights = [child.weight for child in node.children]
         if any(w is None for w in weights):
             return IndicatorScore(node.id, label, node.points, None, None)
-        fraction = round(sum(w * r.fraction for w, r in zip(weights, results)), PRECISION)
-        points = None if node.points is None else round(node.points * fraction, PRECISION)
+        fraction = _round(sum(w * r.fraction for w, r in zip(weights, results)))
+        points = None if node.points is None else _round(node.points * fraction)
         return IndicatorScore(node.id, label, node.points, points, fraction)
     if any(r.points is None or r.max_points is None for r in results):
         return IndicatorScore(node.id, label, node.points, None, None)
-    points = round(sum(r.points for r in results), PRECISION)
+    points = _round(sum(r.points for r in results))
     max_points = node.points if node.points is not None else sum(r.max_points for r in results)
     fraction = points / max_points if max_points > 0 else 1.0
-    return IndicatorScore(node.id, label, max_points, points, round(fraction, PRECISION))
+    return IndicatorScore(node.id, label, max_points, points, _round(fraction))
 
 
 def _placeholder(indicator: Indicator) -> tuple[Unscorable, ...]:
@@ -317,8 +325,8 @@ def _score_leaf(leaf: Indicator, figures, entries, kind, parts: dict) -> Indicat
         else:  # entered: 得分率 in percent
             factor = float(value) / 100
         part = "entered"
-    factor = round(factor, PRECISION)
-    points = None if leaf.points is None else round(leaf.points * factor, PRECISION)
+    factor = _round(factor)
+    points = None if leaf.points is None else _round(leaf.points * factor)
     if points is not None:
         parts[part] += points
     return IndicatorScore(leaf.id, leaf.label, leaf.points, points, factor)

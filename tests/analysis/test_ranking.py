@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import bootstrap
 
-from app.analysis.ranking import bootstrap_rank_intervals, bootstrap_replicate_means
+from app.analysis.ranking import bootstrap_rank_intervals, bootstrap_replicate_means, rank_intervals
 
 CLOSED = 1e-9
 
@@ -51,6 +51,31 @@ def test_ranks_and_pairs_recounted_plainly():
         for b in range(12):
             share = ((replicate[:, a] > replicate[:, b]).sum() + 0.5 * (replicate[:, a] == replicate[:, b]).sum()) / 400
             assert result.indistinguishable[a, b] == (0.025 < share < 0.975)
+
+
+def test_intervals_from_replicates_scored_elsewhere_match_the_mean_bootstrap():
+    """rank_intervals on replicates made by hand gives what bootstrap_rank_intervals gives, and is
+    recounted plainly for replicates that are no mean (a threshold applied to each)."""
+    data = communities(6, 40, seed=9, spread=20)
+    fixed = np.arange(6.0)
+    replicate = fixed + bootstrap_replicate_means(data, replicates=300, seed=4)
+    scores = fixed + np.array([d.mean() for d in data])
+    by_hand = rank_intervals(scores, replicate, seed=4)
+    direct = bootstrap_rank_intervals(data, fixed, replicates=300, seed=4)
+    for field in ("scores", "score_low", "score_high", "ranks", "rank_low", "rank_high", "indistinguishable"):
+        assert np.array_equal(getattr(by_hand, field), getattr(direct, field)), field
+    stepped = np.where(replicate >= 75, 10.0, 5.0)  # a threshold: 10 points at 75 or more, else 5
+    result = rank_intervals(np.where(scores >= 75, 10.0, 5.0), stepped)
+    ranks = 1 + (stepped[:, None, :] > stepped[:, :, None]).sum(axis=2)
+    for c in range(6):
+        ordered = np.sort(ranks[:, c])
+        assert result.rank_low[c] == ordered[int(np.ceil(0.025 * 300)) - 1]
+        assert result.rank_high[c] == ordered[int(np.ceil(0.975 * 300)) - 1]
+    assert result.replicates == 300
+    with pytest.raises(ValueError, match="shape"):
+        rank_intervals(scores, replicate[:, :5])
+    with pytest.raises(ValueError, match="finite"):
+        rank_intervals(scores, np.full_like(replicate, np.nan))
 
 
 def test_clearly_apart_and_identical_communities():

@@ -300,3 +300,50 @@ def test_score_communities_scores_each_community_with_its_kind():
     assert {c: r.total for c, r in results.items()} == {"c1": 0.0, "c2": 6.0}
     assert results["c2"].community == "c2"
     assert score_communities(s, {}, {}, communities=["c3"])["c3"].unscorable[0].reason is Reason.MISSING_ENTRY
+
+
+# -- replicate arrays (for the bootstrap) -------------------------------------------
+
+REPLICATE_TREE = """
+id: t
+title: 测试
+indicators:
+  - id: p
+    label: 甲
+    children:
+      - {id: a, label: 甲1, points: 10, survey: {tags: ["t:x"], measure: rate, linear: {zero: 60, full: 100}}}
+      - {id: b, label: 甲2, points: 6, survey: {tags: ["t:y", "t:z"], measure: index,
+         thresholds: [{at_least: 90, factor: 1}, {at_least: 80, factor: 0.8}, {at_least: 70, factor: 0.6}]}}
+      - {id: c, label: 甲3, points: 4, levels: [{factor: 0, label: 差}, {factor: 0.6, label: 中}, {factor: 1, label: 好}]}
+"""
+
+
+def test_replicate_arrays_score_as_one_value_at_a_time():
+    """Arrays of replicate figures go through the same tree, rules and rounding as floats."""
+    s = scheme(REPLICATE_TREE)
+    rng = np.random.default_rng(7)
+    rates, y, z = rng.uniform(0.5, 1, 200), rng.uniform(60, 100, 200), rng.uniform(60, 100, 200)
+    rates[:3] = [0.6, 0.8, 1.0]  # anchors and a threshold exactly
+    y[:3], z[:3] = [80, 90, 70], [80, 90, 70]
+    entries = {"c": 0.6}
+    together = score_community(s, {"t:x": {"rate": rates}, "t:y": {"index": y}, "t:z": {"index": z}}, entries)
+    assert together.total.shape == (200,) and together.survey_points.shape == (200,)
+    for r in range(200):
+        alone = score_community(s, {"t:x": {"rate": float(rates[r])}, "t:y": {"index": float(y[r])},
+                                    "t:z": {"index": float(z[r])}}, entries)
+        assert together.total[r] == pytest.approx(alone.total, abs=1e-9)
+        assert together.indicators["b"].points[r] == pytest.approx(alone.indicators["b"].points, abs=1e-9)
+        assert together.survey_points[r] == pytest.approx(alone.survey_points, abs=1e-9)
+    assert together.entered_points == pytest.approx(2.4)  # the entered part stays one number
+    assert together.indicators["b"].points[:3].tolist() == pytest.approx([4.8, 6.0, 3.6])
+
+
+def test_replicate_arrays_through_a_weighted_composite(shipped):
+    raw = raw_of(shipped["jinniu-funds"])
+    for indicator, weight in zip(raw["indicators"], [0.1, 0.2, 0.3, 0.4]):
+        indicator["weight"] = weight
+    jinniu = build_scheme(raw, "<weighted>")
+    rates = np.array([0.5, 0.8, 0.95])
+    result = score_community(jinniu, {"funds:satisfaction": {"rate": rates}},
+                             {"self": 100, "street-peer": 90, "district": 70})
+    assert result.fraction == pytest.approx(0.1 + 0.18 + 0.21 + 0.4 * rates, abs=1e-9)
