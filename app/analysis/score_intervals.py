@@ -1,0 +1,143 @@
+"""Communities' scores by a scheme with their uncertainty from the survey, and the ranking.
+
+A scheme's survey-fed indicators read each tag's satisfaction rate or index in a community. Both
+are ratios over the answers to the tag's items: satisfied answers / answers on the scale, and
+index points / answers on the scale. Resampling the community's respondents (with replacement,
+as many as it has; the same draws for every tag, so a respondent's answers stay together) gives
+replicate figures; the scheme scores every replicate (app.analysis.scoring takes arrays), and the
+replicate totals give each community's score interval and, across communities, rank intervals
+(app.analysis.ranking). Entries by evaluators stay fixed.
+
+Input per community is one row per respondent (``TagTallies``): what the database sums per
+response, never one object per answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ranking import DEFAULT_BLOCK_SIZE, DEFAULT_REPLICATES, RankIntervals, rank_intervals
+from .scoring import CommunityScore, score_community
+
+
+@dataclass(frozen=True)
+class TagTallies:
+    """One community's respondents (rows) × tags (columns, in ``tags`` order)."""
+
+    tags: tuple[str, ...]
+    #: Answers on the scale (不了解/说不清 and unanswered left out).
+    valid: np.ndarray
+    #: Of those, answers in the scale's top boxes.
+    satisfied: np.ndarray
+    #: Of those, the sum of their points on the 0–100 index.
+    points: np.ndarray
+
+    def __post_init__(self) -> None:
+        shape = (len(self.valid), len(self.tags))
+        for name in ("valid", "satisfied", "points"):
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(f"{name} needs shape {shape}, got {np.shape(getattr(self, name))}")
+        if (np.asarray(self.satisfied) > np.asarray(self.valid)).any():
+            raise ValueError("more satisfied answers than answers on the scale")
+
+    @property
+    def respondents(self) -> int:
+        return len(self.valid)
+
+
+def tag_figures(tallies: TagTallies) -> dict[str, dict[str, float]]:
+    """Each tag's rate (0–1) and index (0–100) over all its answers; tags nobody answered are left out."""
+    valid = np.asarray(tallies.valid, dtype=float).sum(axis=0)
+    satisfied = np.asarray(tallies.satisfied, dtype=float).sum(axis=0)
+    points = np.asarray(tallies.points, dtype=float).sum(axis=0)
+    return {tag: {"rate": satisfied[t] / valid[t], "index": points[t] / valid[t]}
+            for t, tag in enumerate(tallies.tags) if valid[t] > 0}
+
+
+def replicate_tag_figures(tallies: TagTallies, draws: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """The figures of each resample (``draws``: replicates × respondents indices). A replicate that
+    happens to draw no answer to a tag takes the observed figure (only possible when a handful of
+    respondents answered it)."""
+    observed = tag_figures(tallies)
+    valid = np.asarray(tallies.valid, dtype=float)[draws].sum(axis=1)
+    satisfied = np.asarray(tallies.satisfied, dtype=float)[draws].sum(axis=1)
+    points = np.asarray(tallies.points, dtype=float)[draws].sum(axis=1)
+    figures = {}
+    for t, tag in enumerate(tallies.tags):
+        if tag not in observed:
+            continue
+        some = valid[:, t] > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(some, satisfied[:, t] / valid[:, t], observed[tag]["rate"])
+            index = np.where(some, points[:, t] / valid[:, t], observed[tag]["index"])
+        figures[tag] = {"rate": rate, "index": index}
+    return figures
+
+
+@dataclass(frozen=True)
+class ScoredCommunity:
+    community: object
+    respondents: int
+    score: CommunityScore
+    #: Percentile interval of the total (None when the total could not be scored).
+    total_low: float | None
+    total_high: float | None
+
+
+@dataclass(frozen=True)
+class SchemeScores:
+    communities: list[ScoredCommunity]
+    #: Over the communities with a total, in the order of ``ranked`` (None when fewer than 2).
+    ranking: RankIntervals | None
+    ranked: list[object]
+    replicates: int
+    confidence: float
+    seed: int
+
+
+def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: Mapping[object, Mapping[str, float]],
+                         kinds: Mapping[object, str | None], communities: Sequence[object], *,
+                         replicates: int = DEFAULT_REPLICATES, confidence: float = 0.95, seed: int = 0,
+                         block_size: int = DEFAULT_BLOCK_SIZE) -> SchemeScores:
+    """Score every community and bootstrap the survey part; rank those with a total.
+
+    Communities are drawn in the order given, from one generator seeded with ``seed``: the same
+    inputs give the same intervals. A community without respondents is scored from its entries
+    alone (its survey indicators then say why they are missing).
+    """
+    if replicates < 1:
+        raise ValueError(f"replicates must be at least 1, got {replicates}")
+    rng = np.random.default_rng(seed)
+    tail = round((1 - confidence) / 2, 12)
+    scored, totals, replicate_totals, ranked = [], [], [], []
+    for community in communities:
+        own = tallies.get(community)
+        kind, entered = kinds.get(community), entries.get(community) or {}
+        figures = tag_figures(own) if own is not None and own.respondents else {}
+        score = score_community(scheme, figures, entered, community_kind=kind, community=community)
+        low = high = None
+        if score.total is not None:
+            if own is not None and own.respondents:
+                total = np.empty(replicates)
+                n = own.respondents
+                step = max(1, block_size // n)
+                for start in range(0, replicates, step):
+                    stop = min(replicates, start + step)
+                    draws = rng.integers(0, n, size=(stop - start, n), dtype=np.int32)
+                    replicate = score_community(scheme, replicate_tag_figures(own, draws), entered,
+                                                community_kind=kind, community=community)
+                    total[start:stop] = replicate.total
+            else:  # nothing from the survey: the score has no sampling spread
+                total = np.full(replicates, float(score.total))
+            low, high = (float(x) for x in np.quantile(total, [tail, 1 - tail]))
+            totals.append(float(score.total))
+            replicate_totals.append(total)
+            ranked.append(community)
+        scored.append(ScoredCommunity(community, own.respondents if own is not None else 0, score, low, high))
+    ranking = None
+    if len(ranked) >= 2:
+        ranking = rank_intervals(totals, np.column_stack(replicate_totals), confidence=confidence, seed=seed)
+    return SchemeScores(scored, ranking, ranked, replicates, confidence, seed)
