@@ -62,9 +62,10 @@ class NewResponse:
     paper_serial: str | None = None
 
 
-def insert_ignoring_conflicts(table):
-    """An INSERT that can end ``.on_conflict_do_nothing()``, in the database's own dialect."""
-    dialect = db.session.get_bind().dialect.name
+def insert_ignoring_conflicts(table, dialect: str | None = None):
+    """An INSERT that can end ``.on_conflict_do_nothing()``, in the database's own dialect
+    (or the one named, for a statement built once and kept)."""
+    dialect = dialect or db.session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":

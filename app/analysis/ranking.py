@@ -70,14 +70,26 @@ def bootstrap_replicate_means(contributions: Sequence[np.ndarray], *, replicates
     means = np.empty((replicates, len(contributions)))
     for c, values in enumerate(contributions):
         values = np.asarray(values, dtype=float)
-        n = len(values)
-        # Whole replicates per block, at least one, so big communities stay within memory too.
-        step = max(1, block_size // n)
-        for start in range(0, replicates, step):
-            stop = min(replicates, start + step)
-            draws = rng.integers(0, n, size=(stop - start, n), dtype=np.int32)
+        for start, stop, draws in resample_blocks(rng, len(values), replicates, block_size):
             means[start:stop, c] = values[draws].mean(axis=1)
     return means
+
+
+def resample_blocks(rng: np.random.Generator, n: int, replicates: int, block_size: int = DEFAULT_BLOCK_SIZE):
+    """Resamples of n respondents (with replacement) as (start, stop, draws) blocks of replicates.
+    Whole replicates per block, at least one, so big communities stay within memory too; the
+    draws are the same however the blocks fall."""
+    step = max(1, block_size // n)
+    for start in range(0, replicates, step):
+        stop = min(replicates, start + step)
+        yield start, stop, rng.integers(0, n, size=(stop - start, n), dtype=np.int32)
+
+
+def percentile_tail(confidence: float) -> float:
+    """The lower tail of a percentile interval. Rounded: (1 − 0.95) / 2 is 0.025000000000000022 in
+    floating point, which would move the 2.5 % point of 1,000 replicates from the 25th to the 26th."""
+    check_confidence(confidence)
+    return round((1 - confidence) / 2, 12)
 
 
 def rank_best_first(scores: np.ndarray) -> np.ndarray:
@@ -132,9 +144,7 @@ def rank_intervals(scores: Sequence[float], replicate_scores: np.ndarray, *, con
     if not (np.isfinite(scores).all() and np.isfinite(replicate_scores).all()):
         raise ValueError("scores must be finite (leave out communities that could not be scored)")
     replicate_ranks = rank_best_first(replicate_scores)
-    # Rounded: (1 − 0.95) / 2 is 0.025000000000000022 in floating point, which would move the
-    # 2.5 % point of 1,000 replicates from the 25th to the 26th.
-    tail = round((1 - confidence) / 2, 12)
+    tail = percentile_tail(confidence)
     score_low, score_high = np.quantile(replicate_scores, [tail, 1 - tail], axis=0)
     # Ranks are whole numbers: take observed replicate ranks, not interpolations between them.
     rank_low, rank_high = np.quantile(replicate_ranks, [tail, 1 - tail], axis=0, method="inverted_cdf")

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ranking import DEFAULT_BLOCK_SIZE, DEFAULT_REPLICATES, RankIntervals, rank_intervals
+from .ranking import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_REPLICATES,
+    RankIntervals,
+    percentile_tail,
+    rank_intervals,
+    resample_blocks,
+)
 from .scoring import CommunityScore, score_community
 
 
@@ -111,7 +118,7 @@ def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: 
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
     rng = np.random.default_rng(seed)
-    tail = round((1 - confidence) / 2, 12)
+    tail = percentile_tail(confidence)
     scored, totals, replicate_totals, ranked = [], [], [], []
     for community in communities:
         own = tallies.get(community)
@@ -122,11 +129,7 @@ def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: 
         if score.total is not None:
             if own is not None and own.respondents:
                 total = np.empty(replicates)
-                n = own.respondents
-                step = max(1, block_size // n)
-                for start in range(0, replicates, step):
-                    stop = min(replicates, start + step)
-                    draws = rng.integers(0, n, size=(stop - start, n), dtype=np.int32)
+                for start, stop, draws in resample_blocks(rng, own.respondents, replicates, block_size):
                     replicate = score_community(scheme, replicate_tag_figures(own, draws), entered,
                                                 community_kind=kind, community=community)
                     total[start:stop] = replicate.total

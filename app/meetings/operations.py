@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import audit
 from ..definitions import Item
@@ -262,11 +261,10 @@ def _vote_statements(dialect: str) -> _VoteStatements:
         .outerjoin(Campaign, Campaign.id == Meeting.campaign_id)
         .where(MeetingQuestion.id == sa.bindparam("question_id")))
     votes = MeetingVote.__table__
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     return _VoteStatements(
         question=question,
         question_in_meeting=question.where(Meeting.join_code == sa.bindparam("join_code")),
-        insert_vote=insert(votes).values(
+        insert_vote=insert_ignoring_conflicts(votes, dialect).values(
             question_id=sa.bindparam("question_id"), option=sa.bindparam("option"),
             device_hash=sa.bindparam("device_hash"), voted_at=sa.bindparam("voted_at"))
         .on_conflict_do_nothing().returning(votes.c.id))

@@ -59,8 +59,8 @@ def gevent_patched() -> bool:
 class MeetingPush:
     """This process's phones waiting on meetings, and the one Redis subscription that wakes them."""
 
-    def __init__(self, app: Flask, url: str, read_state: Callable[[str], bytes | None], *, serves_streams: bool):
-        self._app, self._url, self._read_state = app, url, read_state
+    def __init__(self, url: str, read_state: Callable[[str], bytes | None], *, serves_streams: bool):
+        self._url, self._read_state = url, read_state
         #: Whether this process holds phones' streams (else it only publishes staff actions).
         self.serves_streams = serves_streams
         self._publisher = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -207,7 +207,7 @@ def meeting_push() -> MeetingPush | None:
         mode, url = app.config.get("MEETING_PUSH", "auto"), app.config.get("REDIS_URL")
         push = None
         if url and mode != "off":
-            push = MeetingPush(app, url, lambda code: _read_in_context(app, code),
+            push = MeetingPush(url, lambda code: _read_in_context(app, code),
                                serves_streams=mode == "on" or gevent_patched())
         app.extensions[EXTENSION_KEY] = push
     return app.extensions[EXTENSION_KEY]
