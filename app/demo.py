@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from .analysis.sampling import cochran_sample_size
 from .definitions import Item, SurveyDefinition, load_all
 from .definitions.types import ITEM_TYPES
+from .evaluation import tallies
 from .extensions import db
 from .meetings import operations as meetings
 from .models import Answer, Channel, CommunityKind, QuestionKind, Region, RegionLevel, Response, Role
@@ -196,6 +197,7 @@ def _add_responses(campaign, definition: SurveyDefinition, members: list[Region]
             for item, (value, number, text) in answers]
     for start in range(0, len(rows), 5000):
         db.session.execute(sa.insert(Answer.__table__), rows[start:start + 5000])
+    tallies.add_counts(tallies.count_rows(rows))
     return len(ids)
 
 

@@ -3,9 +3,9 @@
 Every channel (QR form, ticket, paper entry, import, meeting) ends here. A response and
 its answers go in one transaction in as few statements as the database allows: one
 INSERT … ON CONFLICT DO NOTHING RETURNING for the response, one multi-row INSERT for
-the answers, one COMMIT. The unique submission id makes a retried submit a no-op, and
-the unique (campaign, once_key) makes a second response from one device a no-op too,
-even when two submits race.
+the answers, one INSERT … SELECT that adds them to the answer tallies, one COMMIT. The
+unique submission id makes a retried submit a no-op, and the unique (campaign, once_key)
+makes a second response from one device a no-op too, even when two submits race.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .analysis.quality import bursts, too_fast
 from .definitions import SurveyDefinition
 from .definitions.types import AnswerRow
+from .evaluation import tallies
 from .extensions import db
 from .models import Answer, Channel, QualityFlag, Response, Ticket
 
@@ -104,6 +105,7 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
                  "campaign_id": new.campaign_id, "community_id": new.community_id}
                 for item, (value, number, text) in new.answers
             ])
+            tallies.add_responses([response_id])
         if before_commit is not None:
             before_commit(response_id)
         db.session.commit()

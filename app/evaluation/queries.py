@@ -15,13 +15,14 @@ from collections.abc import Collection
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Answer, CampaignCommunity, Region, Response
+from ..models import Answer, AnswerTally, CampaignCommunity, Region, Response
 
 #: The groupings a summary can be made by.
 GROUPINGS = ("community", "street", "district", "channel")
 
 answers = Answer.__table__
 responses = Response.__table__
+tallies = AnswerTally.__table__
 
 
 def _check_grouping(group_by: str) -> None:
@@ -63,24 +64,16 @@ def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "com
             .group_by(responses.c.channel, answers.c.item, answers.c.value)
             .order_by(responses.c.channel, answers.c.item, answers.c.value)).all()
 
-    # Counted = all answers minus the answers of excluded responses. Neither a join nor a NOT EXISTS
-    # on responses: both probe the responses table once per answer (millions of probes), and the
-    # answers' counting index (campaign_id, community_id, item, value) does not hold response_id,
-    # so the count would leave the covering index for the table. The first arm below is a pure
-    # index scan; the second starts from the campaign's few excluded responses and reaches their
-    # answers by the answers' primary key (response_id, item, value). Its cost grows with the
-    # excluded responses, not with the campaign.
-    everything = (
-        sa.select(answers.c.community_id, answers.c.item, answers.c.value, sa.func.count().label("n"))
-        .where(answers.c.campaign_id == campaign_id, answers.c.item.in_(items))
-        .group_by(answers.c.community_id, answers.c.item, answers.c.value))
-    excluded = (
-        sa.select(answers.c.community_id, answers.c.item, answers.c.value, (-sa.func.count()).label("n"))
-        .select_from(responses.join(answers, answers.c.response_id == responses.c.id))
-        .where(responses.c.campaign_id == campaign_id, responses.c.exclusion_reason.is_not(None),
-               answers.c.item.in_(items))
-        .group_by(answers.c.community_id, answers.c.item, answers.c.value))
-    counted = sa.union_all(everything, excluded).subquery("counted")
+    # The geographic groupings read the counts made at submit and exclusion time (tallies.py),
+    # never the answers themselves: a few rows per community and item, whatever the campaign's size.
+    where = (tallies.c.campaign_id == campaign_id, tallies.c.item.in_(items), tallies.c.n > 0)
+    if group_by == "community":
+        return db.session.execute(
+            sa.select(tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n)
+            .where(*where)
+            .order_by(tallies.c.community_id, tallies.c.item, tallies.c.value)).all()
+    counted = sa.select(tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n).where(*where) \
+        .subquery("counted")
     group, source = _rolled_up(counted, group_by)
     # SUM of a bigint is numeric on PostgreSQL: cast back so rows hold ints on both databases.
     total = sa.cast(sa.func.sum(counted.c.n), sa.BigInteger)
@@ -88,7 +81,6 @@ def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "com
         sa.select(group, counted.c.item, counted.c.value, total)
         .select_from(source)
         .group_by(group, counted.c.item, counted.c.value)
-        .having(sa.func.sum(counted.c.n) > 0)
         .order_by(group, counted.c.item, counted.c.value)).all()
 
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from .. import audit
 from ..definitions import Item
+from ..evaluation import tallies
 from ..extensions import db
 from ..models import (Account, Answer, Campaign, CampaignState, Channel, HandCount, Meeting, MeetingQuestion, MeetingVote,
                       QuestionKind, Region, RegionLevel, Response)
@@ -289,8 +290,12 @@ def _answer_for_campaign(row, vote: Vote) -> None:
                 meeting_id=row.meeting_id)
         .on_conflict_do_nothing()
         .returning(responses.c.id)).scalar()
+    counts = True  # a response made just now counts
     if response_id is None:
-        response_id = db.session.scalar(sa.select(responses.c.id).where(responses.c.submission_id == submission_id))
+        # Read under the response's lock: an exclusion at the same moment waits for this answer.
+        response_id, counts = tallies.counting_response(responses.c.submission_id == submission_id)
     db.session.execute(sa.insert(answers).values(
         response_id=response_id, item=row.source, value=vote.option, number=None, text=None,
         campaign_id=row.campaign_id, community_id=row.community_id))
+    if counts:
+        tallies.add_counts({tallies.TallyKey(row.campaign_id, row.community_id, row.source, vote.option): 1})

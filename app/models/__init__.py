@@ -9,10 +9,11 @@ from .paper import PaperKeying
 from .regions import CommunityKind, Region, RegionLevel, Site
 from .responses import Answer, Channel, QualityFlag, Response
 from .surveys import Survey, SurveyVersion
+from .tallies import AnswerTally
 from .tickets import Ticket, TicketBatch
 
 __all__ = [
     "Account", "AuditEntry", "Role",
-    "Answer", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind", "HandledForm",
+    "Answer", "AnswerTally", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind", "HandledForm",
     "HandCount", "Meeting", "MeetingQuestion", "MeetingVote", "PaperKeying", "QuestionKind", "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
 ]

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..definitions import SurveyDefinition
 from ..definitions.forms import make_survey_form
+from ..evaluation import tallies
 from ..extensions import db
 from ..models import Answer, Campaign, Channel, Region, Response
 from ..models.types import utcnow
@@ -220,5 +221,6 @@ def check_and_store(campaign: Campaign, communities: dict[str, Region], filename
                    for item, (value, num, text) in answers]
     for start in range(0, len(answer_rows), 5000):
         db.session.execute(sa.insert(Answer.__table__), answer_rows[start:start + 5000])
+    tallies.add_counts(tallies.count_rows(answer_rows))
     report.stored = len(ids)
     return report

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from .. import audit
 from ..analysis.sampling import cochran_sample_size
 from ..definitions import SurveyDefinition
+from ..evaluation import tallies
 from ..extensions import db
 from ..models import (
     Account,
@@ -290,19 +291,19 @@ def issue_tickets(campaign: Campaign, community: Region, count: int, *, actor: A
 
 
 def exclude_response(response: Response, reason: str, *, actor: Account | None = None) -> None:
-    """Leave a response out of the statistics, with the reason; it stays stored."""
+    """Leave a response out of the statistics (and the answer tallies), with the reason; it stays stored."""
     reason = reason.strip()
     if not reason:
         raise ValueError("an exclusion needs a reason")
     before = {"exclusion_reason": response.exclusion_reason}
-    response.exclusion_reason = reason
+    tallies.set_exclusion(response, reason)
     audit.record("exclude", "response", response.id, actor=actor, before=before, after={"exclusion_reason": reason})
 
 
 def include_response(response: Response, *, actor: Account | None = None) -> None:
     """Count an excluded response again."""
     before = {"exclusion_reason": response.exclusion_reason}
-    response.exclusion_reason = None
+    tallies.set_exclusion(response, None)
     audit.record("include", "response", response.id, actor=actor, before=before, after={"exclusion_reason": None})
 
 

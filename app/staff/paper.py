@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from .. import audit
 from ..definitions import SurveyDefinition
 from ..definitions.types import AnswerRow
+from ..evaluation import tallies
 from ..extensions import db
 from ..models import Account, Answer, Channel, PaperKeying, QualityFlag, Response
 from ..submissions import NewResponse, StoreOutcome, insert_ignoring_conflicts, quality_flags_at_submit, store_response
@@ -301,11 +302,20 @@ def correct_answers(response: Response, answers: Answers, reason: str, definitio
     changed = differing_items(definition, old, answers)
     if not changed:
         return []
-    db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
-    db.session.execute(sa.insert(Answer.__table__), [
-        {"response_id": response.id, "item": item, "value": value, "number": number, "text": text,
-         "campaign_id": response.campaign_id, "community_id": response.community_id}
-        for item, (value, number, text) in answers])
+    # The tallies change by what this transaction itself deleted and inserted, once, in one ordered
+    # batch, and only while the response counts (read under its lock, after the first write).
+    deleted = db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id)
+                                 .returning(Answer.campaign_id, Answer.community_id, Answer.item, Answer.value)).all()
+    rows = [{"response_id": response.id, "item": item, "value": value, "number": number, "text": text,
+             "campaign_id": response.campaign_id, "community_id": response.community_id}
+            for item, (value, number, text) in answers]
+    if rows:
+        db.session.execute(sa.insert(Answer.__table__), rows)
+    _id, counts = tallies.counting_response(Response.id == response.id)
+    if counts:
+        change = tallies.count_rows(rows)
+        change.subtract(tallies.count_rows(row._mapping for row in deleted))
+        tallies.add_counts(change)
     straight = QualityFlag.STRAIGHT_LINE
     response.quality_flags = int((QualityFlag(response.quality_flags) & ~straight)
                                  | (quality_flags_at_submit(definition, answers) & straight))
