@@ -52,11 +52,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .resident import bp as resident_bp
     from .staff import bp as staff_bp
     from .meetings import bp as meetings_bp
+    from .evaluators import bp as evaluators_bp
     from .api import bp as api_bp
     from .health import bp as health_bp
     app.register_blueprint(resident_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(evaluators_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
 

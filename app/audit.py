@@ -12,8 +12,8 @@ from flask_login import current_user
 from sqlalchemy.orm import aliased
 
 from .extensions import db
-from .models import (Account, AuditEntry, CampaignCommunity, Meeting, MeetingQuestion, PaperKeying, Region, Response,
-                     Site, TicketBatch)
+from .models import (Account, AuditEntry, CampaignCommunity, IndicatorEntry, Meeting, MeetingQuestion, PaperKeying,
+                     Region, Response, SchemeSetting, Site, TicketBatch)
 
 
 def snapshot(obj, fields: tuple[str, ...]) -> dict:
@@ -45,6 +45,7 @@ _REGION_COLUMN = {
     "account": (Account, "region_id"),
     "region": (Region, "id"),
     "meeting": (Meeting, "community_id"),
+    "indicator_entry": (IndicatorEntry, "community_id"),
 }
 
 #: Object types that belong to no region: one survey version serves every district.
@@ -65,6 +66,9 @@ def object_region_id(object_type: str, object_id) -> int | None:
     key = _integer_key(object_id)
     if object_type == "campaign":
         return None if key is None else campaign_region_id(key)
+    if object_type == "scheme_setting":
+        setting = db.session.get(SchemeSetting, key) if key is not None else None
+        return None if setting is None else campaign_region_id(setting.campaign_id)
     if object_type == "meeting_question":
         return None if key is None else db.session.scalar(
             sa.select(Meeting.community_id).join(MeetingQuestion, MeetingQuestion.meeting_id == Meeting.id)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from .analysis.sampling import cochran_sample_size
 from .definitions import Item, SurveyDefinition, load_all
 from .definitions.types import ITEM_TYPES
+from .demo_scores import add_demo_scoring
 from .evaluation import tallies
 from .extensions import db
 from .meetings import operations as meetings
@@ -143,10 +144,13 @@ def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
         create_account(username, name, DEMO_PASSWORD, role, region)
     if plan and plan[0].survey_version.survey.key == "kunming-questionnaire":
         _add_meeting(plan[0], communities[0], now)
+    db.session.flush()
+    entries = add_demo_scoring(plan, surveys_dir, rng, mood)
     db.session.commit()
     return (f"demo loaded: district {DISTRICT[1]} with {len(STREETS)} streets and {len(kunming)} communities, "
             f"district {XIQU[1]} with {len(pilots)} pilot communities; "
             f"{sum(len(c.sites) for c in communities)} sites; {len(plan)} campaigns; {total} responses; "
+            f"scoring schemes filled in with made-up demo numbers and {entries} evaluator entries; "
             f"staff accounts wuhua, huashan, cuihu, kaoping, xiqu with the password {DEMO_PASSWORD!r}")
 
 

@@ -89,9 +89,12 @@ class ScoredCommunity:
     community: object
     respondents: int
     score: CommunityScore
-    #: Percentile interval of the total (None when the total could not be scored).
-    total_low: float | None
-    total_high: float | None
+    #: What is ranked: the total points, or for a scheme without full points (a weighted composite)
+    #: the share of full marks in percent (百分制). None when it could not be scored.
+    value: float | None
+    #: Its percentile interval (None when it could not be scored).
+    low: float | None
+    high: float | None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,13 @@ class SchemeScores:
     replicates: int
     confidence: float
     seed: int
+
+
+def _ranked_value(score: CommunityScore):
+    """The total points, or the percent where the scheme has no full points (None: not scored)."""
+    if score.total is not None:
+        return score.total
+    return None if score.fraction is None or score.max_points is not None else score.percent
 
 
 def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: Mapping[object, Mapping[str, float]],
@@ -125,21 +135,22 @@ def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: 
         kind, entered = kinds.get(community), entries.get(community) or {}
         figures = tag_figures(own) if own is not None and own.respondents else {}
         score = score_community(scheme, figures, entered, community_kind=kind, community=community)
-        low = high = None
-        if score.total is not None:
+        value = low = high = None
+        if _ranked_value(score) is not None:
+            value = float(_ranked_value(score))
             if own is not None and own.respondents:
                 total = np.empty(replicates)
                 for start, stop, draws in resample_blocks(rng, own.respondents, replicates, block_size):
                     replicate = score_community(scheme, replicate_tag_figures(own, draws), entered,
                                                 community_kind=kind, community=community)
-                    total[start:stop] = replicate.total
+                    total[start:stop] = _ranked_value(replicate)
             else:  # nothing from the survey: the score has no sampling spread
-                total = np.full(replicates, float(score.total))
+                total = np.full(replicates, value)
             low, high = (float(x) for x in np.quantile(total, [tail, 1 - tail]))
-            totals.append(float(score.total))
+            totals.append(value)
             replicate_totals.append(total)
             ranked.append(community)
-        scored.append(ScoredCommunity(community, own.respondents if own is not None else 0, score, low, high))
+        scored.append(ScoredCommunity(community, own.respondents if own is not None else 0, score, value, low, high))
     ranking = None
     if len(ranked) >= 2:
         ranking = rank_intervals(totals, np.column_stack(replicate_totals), confidence=confidence, seed=seed)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, jsonify, request
+from flask import Response, abort, current_app, jsonify, request
 
+from ..definitions.schemes import FillInError
+from ..evaluation import scores
 from ..evaluation.queries import GROUPINGS
 from ..evaluation.summary import campaign_summary
 from ..extensions import csrf, db
@@ -63,6 +65,31 @@ def campaign_summary_view(campaign_id: int):
     if group_by not in GROUPINGS:
         abort(400, f"group_by must be one of {', '.join(GROUPINGS)}; got {group_by!r}")
     return jsonify(campaign_summary(campaign, group_by))
+
+
+def _integer_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        abort(400, f"{name} must be a whole number from {low} to {high}; got {raw!r}")
+    return int(raw)
+
+
+@bp.get("/campaigns/<int:campaign_id>/scores")
+def campaign_scores(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    available = {s.id: s for s in scores.schemes_for(campaign, current_app.config["SURVEYS_DIR"])}
+    scheme_id = request.args.get("scheme", "")
+    if scheme_id not in available:
+        abort(400, f"scheme must be one of {', '.join(sorted(available)) or '(none for this campaign)'}; "
+                   f"got {scheme_id!r}")
+    replicates = _integer_arg("replicates", 1000, 1, scores.MAX_REPLICATES)
+    seed = _integer_arg("seed", 0, 0, 2**32 - 1)
+    try:
+        return jsonify(scores.campaign_scores(campaign, available[scheme_id], replicates=replicates, seed=seed))
+    except FillInError as e:
+        abort(409, "the numbers this campaign filled into the scheme no longer fit it: " + "; ".join(e.messages))
 
 
 @bp.get("/openapi.yaml")

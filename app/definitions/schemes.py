@@ -328,6 +328,103 @@ def load_schemes(directory: str | Path = SCHEMES_DIR,
     return schemes
 
 
+#: What a district writes where its scheme says 待填 (key "" is the scheme itself).
+FILLABLE = ("points", "weight", "at_least", "entered")
+
+#: Chinese for the problems a district's numbers can cause (the rest are the file's, not theirs).
+FILL_PROBLEMS_ZH = {
+    SchemeCode.POINTS_SUM: "下级指标的分值合计与上级分值不一致",
+    SchemeCode.POINTS_EXCEED: "下级指标的分值合计已超过上级分值",
+    SchemeCode.WEIGHTS_SUM: "同一级指标的权重合计必须等于1",
+    SchemeCode.WEIGHTS_EXCEED: "已填的权重合计超过了1",
+    SchemeCode.WEIGHT_RANGE: "权重须大于0、不超过1",
+    SchemeCode.BAD_TYPE: "须填写不小于0的数字",
+    SchemeCode.STANDARD_VALUE: "达标标准须是大于0的数字",
+}
+
+
+class FillInError(ValueError):
+    """A district's numbers do not fit the scheme; ``messages`` (Chinese) say what and where."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def scheme_mapping(scheme: Scheme) -> dict:
+    """The mapping the scheme was read from (its YAML file), to fill in and build again."""
+    if scheme.source is None or not Path(scheme.source).is_file():
+        raise ValueError(f"scheme {scheme.id!r} was not read from a file")
+    return _read_yaml(Path(scheme.source))
+
+
+def fill_in(raw: dict, values: Mapping[str, Mapping[str, object]]) -> dict:
+    """A copy of a scheme's mapping with a district's numbers written where it says 待填.
+
+    ``values``: indicator id ("" for the scheme) → {"points": N, "weight": W, "at_least": N} for the
+    fields written 待填 there, or {"entered": "label"} to score a ``to_fill`` indicator from an
+    entered 得分率 (the part the source left out is then assessed as a whole). A parent whose points
+    stay 待填 becomes the sum of its children's. Raises ValueError for an unknown indicator or a
+    value given for something the scheme already fixes: a district fills gaps, it does not rewrite.
+    """
+    remaining = {key: dict(fields) for key, fields in values.items()}
+
+    def take(node: dict, key: str, is_parent: bool) -> dict:
+        node = {**node}
+        given = remaining.pop(key, {})
+        for field, value in given.items():
+            if field not in FILLABLE:
+                raise ValueError(f"{key or 'the scheme'}: {field!r} cannot be filled in (only {', '.join(FILLABLE)})")
+            if field == "entered":
+                if "to_fill" not in node:
+                    raise ValueError(f"{key}: only an indicator written to_fill can be scored from an entered 得分率")
+                del node["to_fill"]
+                node["entered"] = {"label": str(value)}
+            elif field == "at_least":
+                standard = node.get("standard")
+                if not isinstance(standard, dict) or standard.get("at_least") != TO_FILL:
+                    raise ValueError(f"{key}: its standard is not 待填")
+                node["standard"] = {**standard, "at_least": value}
+            elif node.get(field) != TO_FILL:
+                raise ValueError(f"{key or 'the scheme'}: its {field} is not 待填")
+            else:
+                node[field] = value
+        if is_parent and node.get("points") == TO_FILL:
+            del node["points"]  # the sum of its children's
+        if isinstance(node.get("children"), list):
+            node["children"] = [take(child, child.get("id"), "children" in child) if isinstance(child, dict)
+                                else child for child in node["children"]]
+        return node
+
+    filled = take(raw, "", True)
+    if isinstance(filled.get("indicators"), list):
+        filled["indicators"] = [take(child, child.get("id"), "children" in child) if isinstance(child, dict)
+                                else child for child in filled["indicators"]]
+    if remaining:
+        raise ValueError(f"no indicator {', '.join(sorted(map(repr, remaining)))} in scheme {raw.get('id')!r}")
+    return filled
+
+
+def filled_scheme(scheme: Scheme, values: Mapping[str, Mapping[str, object]],
+                  surveys: Mapping[str, SurveyDefinition] | None = None) -> Scheme:
+    """The scheme with a district's numbers in place of its 待填 (none given: the scheme itself).
+
+    Raises FillInError, in Chinese, when the numbers do not add up (points, weights).
+    """
+    if not values:
+        return scheme
+    try:
+        return build_scheme(fill_in(scheme_mapping(scheme), values), f"{scheme.source} (filled in)", surveys)
+    except DefinitionError as e:
+        labels = scheme.indicators_by_id
+        messages = []
+        for problem in e.problems:
+            match = re.search(r"'([^']+)'", problem.where or "")
+            where = labels[match.group(1)].label if match and match.group(1) in labels else "整个方案"
+            messages.append(f"{where}：{FILL_PROBLEMS_ZH.get(problem.code, problem.message)}")
+        raise FillInError(messages) from e
+
+
 def _read_yaml(path: Path):
     try:
         with open(path, encoding="utf-8") as f:

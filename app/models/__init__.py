@@ -7,6 +7,7 @@ from .campaigns import Campaign, CampaignCommunity, CampaignState
 from .meetings import HandCount, Meeting, MeetingQuestion, MeetingVote, QuestionKind
 from .paper import PaperKeying
 from .regions import CommunityKind, Region, RegionLevel, Site
+from .scoring import IndicatorEntry, SchemeSetting
 from .responses import Answer, Channel, QualityFlag, Response
 from .surveys import Survey, SurveyVersion
 from .tallies import AnswerTally
@@ -15,5 +16,5 @@ from .tickets import Ticket, TicketBatch
 __all__ = [
     "Account", "AuditEntry", "Role",
     "Answer", "AnswerTally", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind", "HandledForm",
-    "HandCount", "Meeting", "MeetingQuestion", "MeetingVote", "PaperKeying", "QuestionKind", "QualityFlag", "Region", "RegionLevel", "Response", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
+    "HandCount", "IndicatorEntry", "Meeting", "MeetingQuestion", "MeetingVote", "PaperKeying", "QuestionKind", "QualityFlag", "Region", "RegionLevel", "Response", "SchemeSetting", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
 ]

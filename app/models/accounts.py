@@ -39,6 +39,12 @@ class Role(str, enum.Enum):
         the street or community being evaluated."""
         return self in (Role.ADMIN, Role.EVALUATOR)
 
+    @property
+    def may_score(self) -> bool:
+        """Scoring communities (entering levels, the district's points and weights) and reading
+        the ranking is for evaluators and the district, never for those being scored."""
+        return self in (Role.ADMIN, Role.EVALUATOR)
+
 
 #: The level of region each role's account is rooted at (an evaluator may be a district's or a street's).
 ROLE_LEVELS = {

@@ -20,12 +20,13 @@ ACTION_LABELS = {
     "create": "新建", "edit": "修改", "open": "开始", "close": "结束", "import": "导入",
     "check": "检查可疑回答", "exclude": "不计入统计", "include": "重新计入", "login": "登录",
     "account": "账号变更", "enter": "录入", "resolve": "核对后保存", "correct": "按纸质问卷更正",
-    "retire": "停用", "restore": "恢复使用",
+    "retire": "停用", "restore": "恢复使用", "clear": "清除",
 }
 
 OBJECT_LABELS = {
     "campaign": "调查", "site": "考评点", "region": "区域", "account": "账号", "response": "回答",
     "ticket_batch": "问卷票", "survey_version": "问卷版本", "paper_keying": "纸质问卷录入",
+    "scheme_setting": "评分方案的分值和权重", "indicator_entry": "指标评分",
 }
 
 FIELD_LABELS = {
@@ -48,6 +49,8 @@ FIELD_LABELS = {
     "file": "文件", "sha256": "文件校验码（SHA-256）", "responses": "回答数", "created": "新建", "updated": "更新",
     "tickets": "张数", "too_fast": "填得特别快", "bursts": "同一网络短时间大量提交", "survey": "问卷",
     "number": "版本号", "content_hash": "内容校验码",
+    # scoring schemes
+    "scheme_id": "评分方案", "fill_ins": "填入的分值、权重和标准", "indicator": "指标", "value": "录入值", "note": "依据",
 }
 
 #: Fields that are never shown, whatever they hold: the line only says that they changed.

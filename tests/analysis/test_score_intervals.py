@@ -72,8 +72,8 @@ def test_the_first_communitys_interval_is_scipys_paired_bootstrap(confidence):
                           rng=np.random.default_rng(17))
     c1 = result.communities[0]
     assert c1.score.total == pytest.approx(100 * satisfied.sum() / valid.sum(), abs=ROUNDED)
-    assert c1.total_low == pytest.approx(reference.confidence_interval.low, abs=ROUNDED)
-    assert c1.total_high == pytest.approx(reference.confidence_interval.high, abs=ROUNDED)
+    assert c1.low == pytest.approx(reference.confidence_interval.low, abs=ROUNDED)
+    assert c1.high == pytest.approx(reference.confidence_interval.high, abs=ROUNDED)
 
 
 def test_a_threshold_and_an_entry_recounted_plainly_and_reproducibly():
@@ -82,7 +82,7 @@ def test_a_threshold_and_an_entry_recounted_plainly_and_reproducibly():
     order = list(data)
     result = score_with_intervals(MIXED, data, entries, {}, order, replicates=200, seed=3)
     again = score_with_intervals(MIXED, data, entries, {}, order, replicates=200, seed=3, block_size=500)
-    assert [c.total_low for c in again.communities] == [c.total_low for c in result.communities]
+    assert [c.low for c in again.communities] == [c.low for c in result.communities]
     # By hand: the same draws, each replicate scored by the rules written out.
     rng = np.random.default_rng(3)
     replicate_totals = []
@@ -97,7 +97,7 @@ def test_a_threshold_and_an_entry_recounted_plainly_and_reproducibly():
         replicate_totals.append(a + b + 30.0)
         low, high = np.quantile(a + b + 30.0, [0.025, 0.975])
         scored = result.communities[order.index(c)]
-        assert (scored.total_low, scored.total_high) == (pytest.approx(low, abs=ROUNDED), pytest.approx(high, abs=ROUNDED))
+        assert (scored.low, scored.high) == (pytest.approx(low, abs=ROUNDED), pytest.approx(high, abs=ROUNDED))
     replicate_totals = np.column_stack(replicate_totals)
     ranks = 1 + (replicate_totals[:, None, :] > replicate_totals[:, :, None]).sum(axis=2)
     for c in range(5):
@@ -112,6 +112,37 @@ def test_only_communities_with_a_total_are_ranked():
     result = score_with_intervals(MIXED, data, entries, {}, ["c1", "c2", "c3", "c4"], replicates=100)
     assert result.ranked == ["c1", "c3"]
     c2, c4 = result.communities[1], result.communities[3]
-    assert c2.score.total is None and c2.total_low is None and c2.respondents == 50
+    assert c2.score.total is None and c2.low is None and c2.respondents == 50
     assert c4.respondents == 0 and {u.indicator for u in c4.score.unscorable} == {"a", "b", "c"}
     assert result.ranking.ranks.tolist() == [1, 2]
+
+
+WEIGHTED = scheme("""
+id: t
+title: 测试
+combine: weighted
+indicators:
+  - {id: self, label: 自评, weight: 0.4, entered: {label: 自评得分率}}
+  - {id: residents, label: 群众满意度, weight: 0.6, survey: {tags: ["t:x"], measure: rate, linear: {zero: 0, full: 100}}}
+""")
+
+
+def test_a_weighted_composite_without_full_points_is_ranked_on_its_percent():
+    data = {c: tallies(80, seed=10 + i, level=level) for i, (c, level) in enumerate([("c1", 0.9), ("c2", 0.5)])}
+    entries = {"c1": {"self": 70.0}, "c2": {"self": 90.0}}
+    result = score_with_intervals(WEIGHTED, data, entries, {}, ["c1", "c2"], replicates=300, seed=3)
+    assert result.ranked == ["c1", "c2"]
+    for community, scored in zip(["c1", "c2"], result.communities):
+        own = data[community]
+        rate = own.satisfied.sum() / own.valid.sum()
+        # 百分制: 0.4 × the entered 得分率 + 0.6 × the satisfaction rate, both in percent
+        assert scored.score.total is None
+        assert scored.value == pytest.approx(0.4 * entries[community]["self"] + 60 * rate, abs=ROUNDED)
+        assert scored.low < scored.value < scored.high
+        # the entered part is fixed: the interval is 0.6 × the rate's bootstrap interval, shifted
+        reference = bootstrap((own.satisfied[:, 0], own.valid[:, 0]), lambda s, v: s.sum() / v.sum(),
+                              paired=True, vectorized=False, n_resamples=300, method="percentile",
+                              random_state=np.random.default_rng(3) if community == "c1" else None)
+        if community == "c1":
+            assert scored.low == pytest.approx(0.4 * 70 + 60 * reference.confidence_interval.low, abs=1e-6)
+    assert result.ranking.scores.tolist() == pytest.approx([c.value for c in result.communities])

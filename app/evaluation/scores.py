@@ -1,0 +1,268 @@
+"""A campaign's communities scored by a scheme, with the survey part's uncertainty and the ranking.
+
+The database sums each counted response's answers per tag of the scheme (one row per response:
+answers on the scale, satisfied answers, index points, for every tag); app.analysis.score_intervals
+resamples those rows per community and scores every replicate. Evaluators' entries and the
+district's numbers for the scheme's 待填 come from their tables (app.models.scoring). This module
+only fetches, lines up and names the figures.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from ..analysis.score_intervals import SchemeScores, TagTallies, score_with_intervals, tag_figures
+from ..analysis.scoring import Reason
+from ..definitions import SurveyDefinition
+from ..definitions.schemes import Scheme, SurveyFeed, filled_scheme, load_schemes
+from ..extensions import db
+from ..models import Answer, CampaignCommunity, Region, Response
+from ..models.scoring import IndicatorEntry, SchemeSetting
+from .summary import scale_scoring
+
+#: Most bootstrap replicates one request may ask for (1,000 is the default and what the issue asks).
+MAX_REPLICATES = 10_000
+
+answers = Answer.__table__
+responses = Response.__table__
+
+
+@functools.lru_cache(maxsize=8)
+def _schemes(surveys_dir: str) -> dict[str, Scheme]:
+    return load_schemes(Path(surveys_dir) / "schemes")
+
+
+def schemes(surveys_dir: str) -> dict[str, Scheme]:
+    """Every shipped scheme by id (read once per process; a changed file needs a restart)."""
+    return _schemes(str(surveys_dir))
+
+
+def schemes_for(campaign, surveys_dir: str) -> list[Scheme]:
+    """The schemes that can score a campaign: those reading its questionnaire's tags, and those
+    fed by evaluators alone (no questionnaire)."""
+    key = campaign.survey_version.survey.key
+    return [s for s in schemes(surveys_dir).values() if s.questionnaire in (None, key)]
+
+
+def setting_for(campaign_id: int, scheme_id: str) -> SchemeSetting | None:
+    return db.session.scalar(sa.select(SchemeSetting).where(SchemeSetting.campaign_id == campaign_id,
+                                                            SchemeSetting.scheme_id == scheme_id))
+
+
+def scheme_for_campaign(campaign, scheme: Scheme) -> Scheme:
+    """The scheme with the district's numbers for this campaign written in (app.definitions.schemes.fill_in)."""
+    setting = setting_for(campaign.id, scheme.id)
+    return filled_scheme(scheme, setting.fill_ins if setting else {})
+
+
+# -- the query ------------------------------------------------------------------------
+
+
+def _tag_items(definition: SurveyDefinition, tags) -> dict[str, list]:
+    """Each tag's likert items (those with a scale) in the questionnaire the campaign uses."""
+    return {tag: [item for item in definition.items
+                  if tag in item.tags and item.type == "likert" and item.scale is not None] for tag in tags}
+
+
+def _when_any(pairs: list[tuple[str, list[str]]]) -> sa.ColumnElement:
+    return sa.or_(*(sa.and_(answers.c.item == item, answers.c.value.in_(codes)) for item, codes in pairs))
+
+
+def tag_tally_columns(definition: SurveyDefinition, tags) -> list[sa.ColumnElement]:
+    """For every tag: SUM of answers on the scale, of satisfied answers, of index points, over
+    one response's answers to the tag's items (three columns per tag, in ``tags`` order)."""
+    columns = []
+    for items in _tag_items(definition, tags).values():
+        scales = [(item.key, scale_scoring(item.scale)) for item in items]
+        if not scales:  # the campaign's version has no item with this tag: no answers
+            columns += [sa.literal(0), sa.literal(0), sa.literal(0.0)]
+            continue
+        valid = sa.case((_when_any([(key, list(s.codes)) for key, s in scales]), 1), else_=0)
+        satisfied = sa.case((_when_any([(key, sorted(s.satisfied)) for key, s in scales]), 1), else_=0)
+        points = sa.case(*((sa.and_(answers.c.item == key, answers.c.value == code), score)
+                           for key, s in scales for code, score in zip(s.codes, s.scores)), else_=0.0)
+        columns += [sa.func.sum(valid), sa.func.sum(satisfied), sa.func.sum(points)]
+    return columns
+
+
+def tag_tallies(campaign, tags: tuple[str, ...]) -> dict[int, TagTallies]:
+    """Per community: one row per counted response of its sums per tag (TagTallies).
+
+    Responses that answered none of the tags' items count as rows of zeros: they were drawn into
+    the sample all the same, so the bootstrap resamples them too. Rows are in response order, so
+    the same data and seed give the same intervals.
+    """
+    definition = campaign.survey_version.survey_definition
+    items = sorted({item.key for tag_items in _tag_items(definition, tags).values() for item in tag_items})
+    counted = (sa.select(responses.c.community_id, sa.func.count())
+               .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
+               .group_by(responses.c.community_id))
+    respondents = dict(db.session.execute(counted).all())
+    width = 3 * len(tags)
+    sums: dict[int, list[np.ndarray]] = {}
+    if items and width:
+        excluded = (sa.select(responses.c.id)
+                    .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_not(None)))
+        query = (sa.select(answers.c.community_id, *tag_tally_columns(definition, tags))
+                 .where(answers.c.campaign_id == campaign.id, answers.c.item.in_(items),
+                        answers.c.response_id.not_in(excluded))
+                 .group_by(answers.c.community_id, answers.c.response_id)
+                 .order_by(answers.c.community_id, answers.c.response_id))
+        for chunk in db.session.execute(query).partitions(20_000):
+            block = np.array(chunk, dtype=float)
+            for community, rows in _split_by_first_column(block):
+                sums.setdefault(community, []).append(rows)
+    tallies = {}
+    for community, n in respondents.items():
+        found = np.concatenate(sums[community]) if community in sums else np.zeros((0, width))
+        rows = np.vstack([found, np.zeros((n - len(found), width))])
+        tallies[community] = TagTallies(tuple(tags), valid=rows[:, 0::3], satisfied=rows[:, 1::3],
+                                        points=rows[:, 2::3])
+    return tallies
+
+
+def _split_by_first_column(block: np.ndarray):
+    """(key, rows without the key) for each run of equal first-column values of a sorted block."""
+    if not len(block):
+        return
+    keys = block[:, 0].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    for start, stop in zip(starts, np.r_[starts[1:], len(keys)]):
+        yield int(keys[start]), block[start:stop, 1:]
+
+
+# -- entries --------------------------------------------------------------------------
+
+
+def entries(campaign_id: int, scheme_id: str) -> dict[int, dict[str, float]]:
+    """community id → indicator id → the evaluator's value."""
+    found: dict[int, dict[str, float]] = {}
+    for community, indicator, value in db.session.execute(
+            sa.select(IndicatorEntry.community_id, IndicatorEntry.indicator_id, IndicatorEntry.value)
+            .where(IndicatorEntry.campaign_id == campaign_id, IndicatorEntry.scheme_id == scheme_id)):
+        found.setdefault(community, {})[indicator] = value
+    return found
+
+
+def stored_entries(campaign_id: int, scheme_id: str, community_id: int) -> dict[str, IndicatorEntry]:
+    """One community's entries by indicator id (with who entered them, and when)."""
+    return {e.indicator_id: e for e in db.session.scalars(
+        sa.select(IndicatorEntry).where(IndicatorEntry.campaign_id == campaign_id,
+                                        IndicatorEntry.scheme_id == scheme_id,
+                                        IndicatorEntry.community_id == community_id))}
+
+
+def _usable(scheme: Scheme, entered: Mapping[str, float]) -> dict[str, float]:
+    """Entries the (filled-in) scheme still takes: an indicator dropped or no longer entered is left out."""
+    by_id = scheme.indicators_by_id
+    return {key: value for key, value in entered.items()
+            if key in by_id and by_id[key].feed is not None and by_id[key].feed.kind in ("levels", "standard", "entered")}
+
+
+def campaign_communities(campaign_id: int) -> list[sa.Row]:
+    """(id, code, name, kind) of the campaign's communities, by code."""
+    return db.session.execute(
+        sa.select(Region.id, Region.code, Region.name, Region.kind)
+        .join(CampaignCommunity, CampaignCommunity.community_id == Region.id)
+        .where(CampaignCommunity.campaign_id == campaign_id)
+        .order_by(Region.code)).all()
+
+
+# -- the scores -----------------------------------------------------------------------
+
+
+def score_campaign(campaign, scheme: Scheme, *, replicates: int = 1000, seed: int = 0,
+                   confidence: float | None = None) -> tuple[Scheme, SchemeScores, dict[int, TagTallies]]:
+    """Every community of the campaign scored by the scheme (with this campaign's numbers for its
+    待填), its survey part bootstrapped over respondents, and the ranking of those with a total."""
+    filled = scheme_for_campaign(campaign, scheme)
+    tags = tuple(sorted(filled.survey_tags))
+    tallies = tag_tallies(campaign, tags) if tags else {}
+    members = campaign_communities(campaign.id)
+    entered = entries(campaign.id, scheme.id)
+    kinds = {c.id: c.kind.value if c.kind is not None else None for c in members}
+    result = score_with_intervals(filled, tallies, {c: _usable(filled, v) for c, v in entered.items()}, kinds,
+                                  [c.id for c in members], replicates=replicates,
+                                  confidence=campaign.confidence if confidence is None else confidence, seed=seed)
+    return filled, result, tallies
+
+
+def _number(x) -> float | None:
+    return None if x is None else float(x)
+
+
+def _feed(indicator) -> dict | None:
+    feed = indicator.feed
+    if feed is None:
+        return None
+    out: dict = {"kind": feed.kind}
+    if isinstance(feed, SurveyFeed):
+        out |= {"tags": list(feed.tags), "measure": feed.measure}
+    elif feed.kind == "levels":
+        out["levels"] = [{"factor": level.factor, "label": level.label} for level in feed.levels]
+    elif feed.kind in ("standard", "entered"):
+        out["label"] = feed.label
+    return out
+
+
+def campaign_scores(campaign, scheme: Scheme, *, replicates: int = 1000, seed: int = 0) -> dict:
+    """The scores of every community, ready for JSON: each indicator's points, the total with its
+    bootstrap interval, the rank with its interval and the communities it cannot be told apart from."""
+    filled, result, tallies = score_campaign(campaign, scheme, replicates=replicates, seed=seed)
+    members = {c.id: c for c in campaign_communities(campaign.id)}
+    depth = {indicator.id: d for indicator, d in filled.walk()}
+    position = {community: i for i, community in enumerate(result.ranked)}
+    ranking = result.ranking
+    communities = []
+    for scored in result.communities:
+        member = members[scored.community]
+        score = scored.score
+        row = {
+            "id": member.id, "code": member.code, "name": member.name,
+            "kind": member.kind.value if member.kind is not None else None,
+            "respondents": scored.respondents,
+            "total": _number(score.total), "max_points": _number(score.max_points),
+            "percent": _number(score.percent),
+            "score": scored.value,
+            "score_interval": None if scored.low is None else {"low": scored.low, "high": scored.high},
+            "rank": None, "rank_interval": None, "not_told_apart_from": [],
+            "unscorable": [{"indicator": u.indicator, "reason": u.reason.name.lower(), "message": u.message}
+                           for u in score.unscorable],
+            "tags": {tag: {**figure, "answers": int(tallies[member.id].valid[:, t].sum())}
+                     for tag, figure in tag_figures(tallies[member.id]).items()
+                     for t in [tallies[member.id].tags.index(tag)]} if member.id in tallies else {},
+            "indicators": [{"id": s.id, "label": s.label, "depth": depth[s.id], "max_points": _number(s.max_points),
+                            "points": _number(s.points), "fraction": _number(s.fraction), "scored": s.scored,
+                            "reasons": [u.message for u in s.unscorable if u.reason is not Reason.INCOMPLETE]}
+                           for s in score.indicators.values()],
+        }
+        if ranking is not None and member.id in position:
+            i = position[member.id]
+            row["rank"] = int(ranking.ranks[i])
+            row["rank_interval"] = {"low": int(ranking.rank_low[i]), "high": int(ranking.rank_high[i])}
+            row["not_told_apart_from"] = [members[result.ranked[j]].code for j in ranking.not_told_apart_from(i)]
+        communities.append(row)
+    communities.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
+    return {
+        "campaign_id": campaign.id,
+        "scheme": {"id": filled.id, "title": filled.title, "points": _number(filled.points),
+                   "combine": filled.combine, "to_fill": list(filled.placeholders),
+                   "indicators": [{"id": i.id, "label": i.label, "depth": d, "points": _number(i.points),
+                                   "weight": _number(i.weight), "method": i.method, "feed": _feed(i)}
+                                  for i, d in filled.walk()]},
+        # What "score" is: total points, or the 百分制 share of full marks for a scheme without full points.
+        "score_unit": "points" if filled.points is not None or filled.combine == "sum" else "percent",
+        "replicates": result.replicates,
+        "seed": result.seed,
+        "confidence": result.confidence,
+        "ranked": len(result.ranked),
+        "note": ("Intervals carry the survey's sampling uncertainty only (a bootstrap over each community's "
+                 "respondents); evaluators' entries are taken as exact. Communities whose rank intervals overlap "
+                 "much, listed in not_told_apart_from, cannot be ordered by this survey."),
+        "communities": communities,
+    }

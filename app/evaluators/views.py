@@ -1,0 +1,117 @@
+"""Scores and ranking by a scheme, the district's numbers for its 待填, and evaluators' entries."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..definitions.schemes import FillInError
+from ..evaluation import scores as scoring
+from ..evaluation.entries import EntryError, entry_leaves, save_entries, save_fill_ins
+from ..extensions import db
+from ..models import Region
+from ..staff.views.common import campaign_or_404, form_errors
+from . import bp
+from .forms import entries_from, entry_form, fill_in_form, fill_ins_from
+
+
+def may_score(view):
+    """Only evaluators and the district score and rank (those being scored do not)."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.role.may_score:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _campaign_and_scheme(campaign_id: int, scheme_id: str | None):
+    campaign, access = campaign_or_404(campaign_id)
+    if not access.covers_all:  # a ranking needs every community of the campaign
+        abort(403)
+    available = scoring.schemes_for(campaign, current_app.config["SURVEYS_DIR"])
+    scheme = next((s for s in available if s.id == scheme_id), None)
+    if scheme_id is not None and scheme is None:
+        abort(404)
+    return campaign, available, scheme
+
+
+@bp.get("/campaigns/<int:campaign_id>/scores")
+@may_score
+def scores(campaign_id: int):
+    campaign, available, scheme = _campaign_and_scheme(campaign_id, request.args.get("scheme") or None)
+    if scheme is None:
+        return render_template("evaluators/schemes.html", campaign=campaign, available=available)
+    try:
+        result = scoring.campaign_scores(campaign, scheme)
+    except FillInError as e:  # the shipped file changed under stored numbers
+        flash("本次测评填入的分值或权重与评分方案对不上：" + "；".join(e.messages))
+        return redirect(url_for("evaluators.numbers", campaign_id=campaign.id, scheme_id=scheme.id), 303)
+    return render_template("evaluators/scores.html", campaign=campaign, scheme=scheme, result=result,
+                           leaves=entry_leaves(scoring.scheme_for_campaign(campaign, scheme)))
+
+
+@bp.route("/campaigns/<int:campaign_id>/schemes/<scheme_id>/numbers", methods=["GET", "POST"])
+@may_score
+def numbers(campaign_id: int, scheme_id: str):
+    campaign, _, scheme = _campaign_and_scheme(campaign_id, scheme_id)
+    setting = scoring.setting_for(campaign.id, scheme.id)
+    stored = setting.fill_ins if setting else {}
+    form, rows = fill_in_form(scheme, stored, request.form if request.method == "POST" else None)
+    problems = []
+    if request.method == "POST":
+        if form.validate():
+            try:
+                save_fill_ins(campaign, scheme, fill_ins_from(form, rows))
+            except FillInError as e:
+                problems = e.messages
+            else:
+                db.session.commit()
+                flash("已保存。还没填的地方，相关指标暂不计分。")
+                return redirect(url_for("evaluators.scores", campaign_id=campaign.id, scheme=scheme.id), 303)
+        else:
+            problems = [form_errors(form)]
+    status = 400 if problems else 200
+    return render_template("evaluators/numbers.html", campaign=campaign, scheme=scheme, form=form, rows=rows,
+                           problems=problems, setting=setting), status
+
+
+@bp.route("/campaigns/<int:campaign_id>/schemes/<scheme_id>/communities/<int:community_id>",
+          methods=["GET", "POST"])
+@may_score
+def entries(campaign_id: int, scheme_id: str, community_id: int):
+    campaign, _, scheme = _campaign_and_scheme(campaign_id, scheme_id)
+    community = db.session.get(Region, community_id) if 0 < community_id < 2**31 else None
+    if community is None or community_id not in {cc.community_id for cc in campaign.communities}:
+        abort(404)
+    try:
+        filled = scoring.scheme_for_campaign(campaign, scheme)
+    except FillInError:
+        return redirect(url_for("evaluators.numbers", campaign_id=campaign.id, scheme_id=scheme.id), 303)
+    leaves = entry_leaves(filled)
+    stored = scoring.stored_entries(campaign.id, scheme.id, community.id)
+    form = entry_form(leaves, stored, request.form if request.method == "POST" else None)
+    problems = []
+    if request.method == "POST":
+        if form.validate():
+            values, notes = entries_from(form, leaves)
+            try:
+                changed = save_entries(campaign, filled, community.id, values, notes)
+            except EntryError as e:
+                db.session.rollback()
+                problems = [str(e)]
+            else:
+                db.session.commit()
+                flash(f"{community.name}：已保存 {changed} 项。" if changed else f"{community.name}：没有改动。")
+                return redirect(url_for("evaluators.entries", campaign_id=campaign.id, scheme_id=scheme.id,
+                                        community_id=community.id), 303)
+        else:
+            labels = {f"n{n}": leaf.label for n, leaf in enumerate(leaves)}
+            problems = [f"{labels.get(name.removesuffix('_note'), '')}：{message}"
+                        for name, messages in form.errors.items() for message in messages]
+    return render_template("evaluators/entries.html", campaign=campaign, scheme=filled, community=community,
+                           form=form, leaves=list(enumerate(leaves)), stored=stored,
+                           problems=problems), 400 if problems else 200
