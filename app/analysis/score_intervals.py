@@ -14,6 +14,7 @@ response, never one object per answer.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -108,6 +109,14 @@ class SchemeScores:
     seed: int
 
 
+def _stream(community) -> int:
+    """The community's own random stream: its draws do not depend on which other communities are
+    scored, or in what order, so entering one community's level leaves the others' intervals alone."""
+    if isinstance(community, (int, np.integer)) and community >= 0:
+        return int(community)
+    return zlib.crc32(str(community).encode("utf-8"))
+
+
 def _ranked_value(score: CommunityScore):
     """The total points, or the percent where the scheme has no full points (None: not scored)."""
     if score.total is not None:
@@ -121,13 +130,12 @@ def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: 
                          block_size: int = DEFAULT_BLOCK_SIZE) -> SchemeScores:
     """Score every community and bootstrap the survey part; rank those with a total.
 
-    Communities are drawn in the order given, from one generator seeded with ``seed``: the same
-    inputs give the same intervals. A community without respondents is scored from its entries
+    Each community resamples from its own generator, seeded with (``seed``, its id): the same
+    inputs give the same intervals, and one community's change leaves the others' alone. A community without respondents is scored from its entries
     alone (its survey indicators then say why they are missing).
     """
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
-    rng = np.random.default_rng(seed)
     tail = percentile_tail(confidence)
     scored, totals, replicate_totals, ranked = [], [], [], []
     for community in communities:
@@ -139,6 +147,7 @@ def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: 
         if _ranked_value(score) is not None:
             value = float(_ranked_value(score))
             if own is not None and own.respondents:
+                rng = np.random.default_rng([seed, _stream(community)])
                 total = np.empty(replicates)
                 for start, stop, draws in resample_blocks(rng, own.respondents, replicates, block_size):
                     replicate = score_community(scheme, replicate_tag_figures(own, draws), entered,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Response, abort, current_app, jsonify, request
+from flask_login import current_user
 
 from ..definitions.schemes import FillInError
 from ..evaluation import scores
@@ -12,6 +13,7 @@ from ..evaluation.queries import GROUPINGS
 from ..evaluation.summary import campaign_summary
 from ..extensions import csrf, db
 from ..models import Campaign
+from ..staff.scope import campaign_access
 from . import bp, queries
 
 csrf.exempt(bp)
@@ -78,7 +80,18 @@ def _integer_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.get("/campaigns/<int:campaign_id>/scores")
 def campaign_scores(campaign_id: int):
+    # Scores carry evaluators' judgments and the ranking: for the accounts the staff pages show them
+    # to (admin, evaluator, covering every community of the campaign), by their login session.
+    if not current_user.is_authenticated:
+        abort(401, "log in with an admin or evaluator account (POST /staff/login) to read scores")
+    if not current_user.role.may_score:
+        abort(403, "scores are for admin and evaluator accounts")
     campaign = _campaign_or_404(campaign_id)
+    access = campaign_access(current_user, campaign)
+    if not access.may_view:
+        abort(404, f"no campaign {campaign_id}")
+    if not access.covers_all:
+        abort(403, "a ranking needs every community of the campaign in your region")
     available = {s.id: s for s in scores.schemes_for(campaign, current_app.config["SURVEYS_DIR"])}
     scheme_id = request.args.get("scheme", "")
     if scheme_id not in available:

@@ -340,6 +340,7 @@ FILL_PROBLEMS_ZH = {
     SchemeCode.WEIGHT_RANGE: "权重须大于0、不超过1",
     SchemeCode.BAD_TYPE: "须填写不小于0的数字",
     SchemeCode.STANDARD_VALUE: "达标标准须是大于0的数字",
+    SchemeCode.POINTS_MISSING: "须填写分值",
 }
 
 
@@ -414,7 +415,11 @@ def filled_scheme(scheme: Scheme, values: Mapping[str, Mapping[str, object]],
     if not values:
         return scheme
     try:
-        return build_scheme(fill_in(scheme_mapping(scheme), values), f"{scheme.source} (filled in)", surveys)
+        mapping = fill_in(scheme_mapping(scheme), values)
+    except ValueError as e:  # e.g. the file now gives a number the district had filled in
+        raise FillInError([f"填入的数字与评分方案文件对不上（{e}），请重新填写"]) from e
+    try:
+        return build_scheme(mapping, f"{scheme.source} (filled in)", surveys)
     except DefinitionError as e:
         labels = scheme.indicators_by_id
         messages = []

@@ -57,6 +57,8 @@ def save_fill_ins(campaign: Campaign, scheme: Scheme, values: Mapping[str, Mappi
     cleaned = {key: fields for key, fields in cleaned.items() if fields}
     filled_scheme(scheme, cleaned)  # raises FillInError / ValueError
     setting = setting_for(campaign.id, scheme.id)
+    if setting is not None and setting.fill_ins == cleaned:
+        return setting  # nothing changed: nothing to audit
     before = None if setting is None else {"fill_ins": setting.fill_ins}
     if setting is None:
         setting = SchemeSetting(campaign_id=campaign.id, scheme_id=scheme.id, fill_ins={})
@@ -96,7 +98,9 @@ def save_entries(campaign: Campaign, scheme: Scheme, community_id: int, values: 
     for indicator_id, value in checked.items():
         entry = existing.get(indicator_id)
         note = (notes.get(indicator_id) or "").strip() or None
-        before = None if entry is None else {"value": entry.value, "note": entry.note}
+        where = {"campaign_id": campaign.id, "scheme_id": scheme.id, "community_id": community_id,
+                 "indicator": indicator_id}
+        before = None if entry is None else {"value": entry.value, "note": entry.note, **where}
         if value is None:
             if entry is None:
                 continue
@@ -117,6 +121,5 @@ def save_entries(campaign: Campaign, scheme: Scheme, community_id: int, values: 
         db.session.flush()
         audit.record("enter" if after is not None else "clear", "indicator_entry", entry.id, actor=actor,
                      region=community_id, before=before,
-                     after=None if after is None else {**after, "campaign_id": campaign.id, "scheme_id": scheme.id,
-                                                       "community_id": community_id, "indicator": indicator_id})
+                     after=None if after is None else {**after, **where})
     return changed

@@ -23,7 +23,7 @@ from ..definitions.schemes import Scheme, SurveyFeed, filled_scheme, load_scheme
 from ..extensions import db
 from ..models import Answer, CampaignCommunity, Region, Response
 from ..models.scoring import IndicatorEntry, SchemeSetting
-from .summary import scale_scoring
+from .summary import RANDOM_SAMPLE_NOTE, scale_scoring
 
 #: Most bootstrap replicates one request may ask for (1,000 is the default and what the issue asks).
 MAX_REPLICATES = 10_000
@@ -93,34 +93,30 @@ def tag_tally_columns(definition: SurveyDefinition, tags) -> list[sa.ColumnEleme
 def tag_tallies(campaign, tags: tuple[str, ...]) -> dict[int, TagTallies]:
     """Per community: one row per counted response of its sums per tag (TagTallies).
 
-    Responses that answered none of the tags' items count as rows of zeros: they were drawn into
-    the sample all the same, so the bootstrap resamples them too. Rows are in response order, so
-    the same data and seed give the same intervals.
+    One statement (responses LEFT JOIN their tagged answers), so a submit or an exclusion landing
+    meanwhile is either wholly in or wholly out. Responses that answered none of the tags' items
+    are rows of zeros: they were drawn into the sample all the same, so the bootstrap resamples
+    them too. Rows are in response order, so the same data and seed give the same intervals.
     """
     definition = campaign.survey_version.survey_definition
     items = sorted({item.key for tag_items in _tag_items(definition, tags).values() for item in tag_items})
-    counted = (sa.select(responses.c.community_id, sa.func.count())
-               .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
-               .group_by(responses.c.community_id))
-    respondents = dict(db.session.execute(counted).all())
     width = 3 * len(tags)
+    columns = tag_tally_columns(definition, tags) if items else []
+    joined = responses.outerjoin(answers, sa.and_(answers.c.response_id == responses.c.id,
+                                                  answers.c.item.in_(items or [""])))
+    query = (sa.select(responses.c.community_id, *columns)
+             .select_from(joined)
+             .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
+             .group_by(responses.c.community_id, responses.c.id)
+             .order_by(responses.c.community_id, responses.c.id))
     sums: dict[int, list[np.ndarray]] = {}
-    if items and width:
-        excluded = (sa.select(responses.c.id)
-                    .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_not(None)))
-        query = (sa.select(answers.c.community_id, *tag_tally_columns(definition, tags))
-                 .where(answers.c.campaign_id == campaign.id, answers.c.item.in_(items),
-                        answers.c.response_id.not_in(excluded))
-                 .group_by(answers.c.community_id, answers.c.response_id)
-                 .order_by(answers.c.community_id, answers.c.response_id))
-        for chunk in db.session.execute(query).partitions(20_000):
-            block = np.array(chunk, dtype=float)
-            for community, rows in _split_by_first_column(block):
-                sums.setdefault(community, []).append(rows)
+    for chunk in db.session.execute(query).partitions(20_000):
+        block = np.array(chunk, dtype=float).reshape(len(chunk), 1 + len(columns))
+        for community, rows in _split_by_first_column(block):
+            sums.setdefault(community, []).append(rows if columns else np.zeros((len(rows), width)))
     tallies = {}
-    for community, n in respondents.items():
-        found = np.concatenate(sums[community]) if community in sums else np.zeros((0, width))
-        rows = np.vstack([found, np.zeros((n - len(found), width))])
+    for community, parts in sums.items():
+        rows = np.nan_to_num(np.concatenate(parts))  # SUM over no joined answer is NULL
         tallies[community] = TagTallies(tuple(tags), valid=rows[:, 0::3], satisfied=rows[:, 1::3],
                                         points=rows[:, 2::3])
     return tallies
@@ -158,10 +154,20 @@ def stored_entries(campaign_id: int, scheme_id: str, community_id: int) -> dict[
 
 
 def _usable(scheme: Scheme, entered: Mapping[str, float]) -> dict[str, float]:
-    """Entries the (filled-in) scheme still takes: an indicator dropped or no longer entered is left out."""
+    """Entries the (filled-in) scheme still takes: one whose indicator was dropped, is no longer
+    entered, or whose levels changed is left out (the indicator then shows 尚未录入)."""
+    from .entries import ENTERED_FEEDS, EntryError, check_value
     by_id = scheme.indicators_by_id
-    return {key: value for key, value in entered.items()
-            if key in by_id and by_id[key].feed is not None and by_id[key].feed.kind in ("levels", "standard", "entered")}
+    usable = {}
+    for key, value in entered.items():
+        indicator = by_id.get(key)
+        if indicator is None or indicator.feed is None or indicator.feed.kind not in ENTERED_FEEDS:
+            continue
+        try:
+            usable[key] = check_value(indicator, value)
+        except EntryError:
+            continue
+    return usable
 
 
 def campaign_communities(campaign_id: int) -> list[sa.Row]:
@@ -182,7 +188,7 @@ def score_campaign(campaign, scheme: Scheme, *, replicates: int = 1000, seed: in
     待填), its survey part bootstrapped over respondents, and the ranking of those with a total."""
     filled = scheme_for_campaign(campaign, scheme)
     tags = tuple(sorted(filled.survey_tags))
-    tallies = tag_tallies(campaign, tags) if tags else {}
+    tallies = tag_tallies(campaign, tags)
     members = campaign_communities(campaign.id)
     entered = entries(campaign.id, scheme.id)
     kinds = {c.id: c.kind.value if c.kind is not None else None for c in members}
@@ -256,13 +262,13 @@ def campaign_scores(campaign, scheme: Scheme, *, replicates: int = 1000, seed: i
                                    "weight": _number(i.weight), "method": i.method, "feed": _feed(i)}
                                   for i, d in filled.walk()]},
         # What "score" is: total points, or the 百分制 share of full marks for a scheme without full points.
-        "score_unit": "points" if filled.points is not None or filled.combine == "sum" else "percent",
+        "score_unit": "percent" if filled.combine == "weighted" and filled.points is None else "points",
         "replicates": result.replicates,
         "seed": result.seed,
         "confidence": result.confidence,
         "ranked": len(result.ranked),
         "note": ("Intervals carry the survey's sampling uncertainty only (a bootstrap over each community's "
-                 "respondents); evaluators' entries are taken as exact. Communities whose rank intervals overlap "
-                 "much, listed in not_told_apart_from, cannot be ordered by this survey."),
+                 "respondents); evaluators' entries are taken as exact. Communities listed in "
+                 "not_told_apart_from cannot be ordered by this survey. " + RANDOM_SAMPLE_NOTE),
         "communities": communities,
     }

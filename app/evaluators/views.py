@@ -11,7 +11,7 @@ from ..definitions.schemes import FillInError
 from ..evaluation import scores as scoring
 from ..evaluation.entries import EntryError, entry_leaves, save_entries, save_fill_ins
 from ..extensions import db
-from ..models import Region
+from ..models import Region, Role
 from ..staff.views.common import campaign_or_404, form_errors
 from . import bp
 from .forms import entries_from, entry_form, fill_in_form, fill_ins_from
@@ -44,7 +44,13 @@ def _campaign_and_scheme(campaign_id: int, scheme_id: str | None):
 def scores(campaign_id: int):
     campaign, available, scheme = _campaign_and_scheme(campaign_id, request.args.get("scheme") or None)
     if scheme is None:
-        return render_template("evaluators/schemes.html", campaign=campaign, available=available)
+        to_fill = {}
+        for s in available:
+            try:
+                to_fill[s.id] = len(scoring.scheme_for_campaign(campaign, s).placeholders)
+            except FillInError:
+                to_fill[s.id] = len(s.placeholders)
+        return render_template("evaluators/schemes.html", campaign=campaign, available=available, to_fill=to_fill)
     try:
         result = scoring.campaign_scores(campaign, scheme)
     except FillInError as e:  # the shipped file changed under stored numbers
@@ -58,6 +64,8 @@ def scores(campaign_id: int):
 @may_score
 def numbers(campaign_id: int, scheme_id: str):
     campaign, _, scheme = _campaign_and_scheme(campaign_id, scheme_id)
+    if request.method == "POST" and current_user.role is not Role.ADMIN:  # the district decides its numbers
+        abort(403)
     setting = scoring.setting_for(campaign.id, scheme.id)
     stored = setting.fill_ins if setting else {}
     form, rows = fill_in_form(scheme, stored, request.form if request.method == "POST" else None)

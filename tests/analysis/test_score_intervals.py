@@ -5,6 +5,8 @@ ranking only over communities with a total."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 import yaml
@@ -69,7 +71,7 @@ def test_the_first_communitys_interval_is_scipys_paired_bootstrap(confidence):
     valid, satisfied = first.valid[:, 0].astype(float), first.satisfied[:, 0].astype(float)
     reference = bootstrap((satisfied, valid), lambda s, v, axis=-1: 100 * s.sum(axis=axis) / v.sum(axis=axis),
                           paired=True, n_resamples=999, method="percentile", confidence_level=confidence,
-                          rng=np.random.default_rng(17))
+                          rng=np.random.default_rng([17, zlib.crc32(b"c1")]))
     c1 = result.communities[0]
     assert c1.score.total == pytest.approx(100 * satisfied.sum() / valid.sum(), abs=ROUNDED)
     assert c1.low == pytest.approx(reference.confidence_interval.low, abs=ROUNDED)
@@ -84,9 +86,9 @@ def test_a_threshold_and_an_entry_recounted_plainly_and_reproducibly():
     again = score_with_intervals(MIXED, data, entries, {}, order, replicates=200, seed=3, block_size=500)
     assert [c.low for c in again.communities] == [c.low for c in result.communities]
     # By hand: the same draws, each replicate scored by the rules written out.
-    rng = np.random.default_rng(3)
     replicate_totals = []
     for c in order:
+        rng = np.random.default_rng([3, zlib.crc32(c.encode())])  # each community's own stream
         t = data[c]
         draws = rng.integers(0, t.respondents, size=(200, t.respondents), dtype=np.int32)
         v, s, p = (np.asarray(m, dtype=float)[draws].sum(axis=1) for m in (t.valid, t.satisfied, t.points))
@@ -142,7 +144,22 @@ def test_a_weighted_composite_without_full_points_is_ranked_on_its_percent():
         # the entered part is fixed: the interval is 0.6 × the rate's bootstrap interval, shifted
         reference = bootstrap((own.satisfied[:, 0], own.valid[:, 0]), lambda s, v: s.sum() / v.sum(),
                               paired=True, vectorized=False, n_resamples=300, method="percentile",
-                              random_state=np.random.default_rng(3) if community == "c1" else None)
-        if community == "c1":
-            assert scored.low == pytest.approx(0.4 * 70 + 60 * reference.confidence_interval.low, abs=1e-6)
+                              random_state=np.random.default_rng([3, zlib.crc32(community.encode())]))
+        assert scored.low == pytest.approx(0.4 * entries[community]["self"] + 60 * reference.confidence_interval.low,
+                                           abs=1e-6)
+        assert scored.high == pytest.approx(0.4 * entries[community]["self"] + 60 * reference.confidence_interval.high,
+                                            abs=1e-6)
     assert result.ranking.scores.tolist() == pytest.approx([c.value for c in result.communities])
+
+
+def test_one_communitys_change_leaves_the_others_intervals_alone():
+    data = {c: tallies(60, seed=20 + i, tags=("t:x", "t:y")) for i, c in enumerate(["c1", "c2", "c3"])}
+    before = score_with_intervals(MIXED, data, {"c1": {"c": 1.0}, "c3": {"c": 0.6}}, {}, ["c1", "c2", "c3"],
+                                  replicates=200, seed=9)
+    # c2 gets its entry (so it is now resampled too), and the order changes: c3's interval stays put
+    after = score_with_intervals(MIXED, data, {"c1": {"c": 1.0}, "c2": {"c": 0.0}, "c3": {"c": 0.6}}, {},
+                                 ["c3", "c2", "c1"], replicates=200, seed=9)
+    assert (before.communities[2].low, before.communities[2].high) == (after.communities[0].low,
+                                                                       after.communities[0].high)
+    assert (before.communities[0].low, before.communities[0].high) == (after.communities[2].low,
+                                                                       after.communities[2].high)

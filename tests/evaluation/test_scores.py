@@ -18,11 +18,12 @@ from app.definitions.schemes import FillInError, load_schemes, scheme_from_dict
 from app.evaluation import scores
 from app.evaluation.entries import EntryError, save_entries, save_fill_ins
 from app.extensions import db
-from app.models import Answer, AuditEntry, Channel, Response
+from app.models import Answer, AuditEntry, Channel, Response, Role
 from app.models.scoring import IndicatorEntry, SchemeSetting
 from app.models.types import utcnow
-from app.staff.operations import exclude_response
+from app.staff.operations import create_account, exclude_response
 from app.submissions import NewResponse, store_response
+from tests.staff.conftest import PASSWORD, log_in
 
 ROOT = Path(__file__).resolve().parents[2]
 PILOT = yaml.safe_load((ROOT / "surveys" / "pilot-satisfaction.yaml").read_text(encoding="utf-8"))
@@ -98,7 +99,7 @@ def test_the_databases_tallies_match_a_recount_of_the_answers(app, small):
     tags = ("test:join", "test:sat")
     tallies = scores.tag_tallies(campaign, tags)
     expected = recount(campaign, tags, {"test:sat": {"sat"}, "test:join": {"joined_sat"}})
-    # The recount is in response order; the query puts respondents with no tagged answer last.
+    # Both in response order (the bootstrap's draws depend on it: same data and seed, same intervals).
     for community in (a, b):
         got = np.column_stack([tallies[community.id].valid, tallies[community.id].satisfied,
                                tallies[community.id].points])[:, [0, 2, 4, 1, 3, 5]]
@@ -106,7 +107,7 @@ def test_the_databases_tallies_match_a_recount_of_the_answers(app, small):
         assert len(got) == len(want) == db.session.scalar(sa.select(sa.func.count()).where(
             Response.campaign_id == campaign.id, Response.community_id == community.id,
             Response.exclusion_reason.is_(None)))
-        assert sorted(map(tuple, got)) == sorted(map(tuple, want))
+        assert got.tolist() == want.tolist()
         # Off-scale answers (不了解) and excluded responses are nowhere in the sums.
         assert got[:, 0].sum() == sum(r[0] for r in expected[community.id]) > 0
 
@@ -171,15 +172,28 @@ def test_entries_are_checked_stored_once_and_audited(app, make):
     trail = db.session.execute(sa.select(AuditEntry.action, AuditEntry.before, AuditEntry.after)
                                .where(AuditEntry.object_type == "indicator_entry").order_by(AuditEntry.id)).all()
     assert [t.action for t in trail] == ["enter", "enter", "clear"]
-    assert trail[1].before == {"value": 0.8, "note": "见会议纪要"} and trail[1].after["value"] == 1.0
-    assert trail[2].after is None
+    assert trail[1].before | {"value": 0.8, "note": "见会议纪要"} == trail[1].before and trail[1].after["value"] == 1.0
+    # a cleared entry's record still says which one it was
+    assert trail[2].after is None and trail[2].before["indicator"] == "org-coordination"
+    assert trail[2].before["community_id"] == community.id
 
 
-def test_the_scores_api_ranks_the_jinniu_composite_with_intervals(app, client, make):
+def logged_in(app, region, role=Role.ADMIN):
+    """A client logged in with an account of ``role`` at ``region``."""
+    create_account(f"user{region.id}{role.value}", "测试", PASSWORD, role, region)
+    db.session.commit()
+    client = app.test_client()
+    assert log_in(client, f"user{region.id}{role.value}").status_code == 303
+    return client
+
+
+def test_the_scores_api_ranks_the_jinniu_composite_with_intervals(app, make):
     version = make.version(PILOT)
-    communities = [make.community(name=f"社区{i}") for i in range(3)]
+    first = make.community(name="社区0")
+    communities = [first] + [make.community(name=f"社区{i}", street=first.parent) for i in (1, 2)]
     campaign = make.campaign(version, communities, one_per_device=False)
     db.session.commit()
+    client = logged_in(app, first.parent.parent)
     save_fill_ins(campaign, JINNIU, WEIGHTS)
     rng = random.Random(3)
     for i, community in enumerate(communities):
@@ -220,17 +234,36 @@ def test_the_scores_api_ranks_the_jinniu_composite_with_intervals(app, client, m
     ("?scheme=jinniu-funds&replicates=10001", 400), ("?scheme=jinniu-funds&replicates=abc", 400),
     ("?scheme=jinniu-funds&seed=-1", 400), ("?scheme=jinniu-funds&seed=99999999999", 400),
 ])
-def test_bad_scores_requests_get_a_json_4xx(app, client, make, query, status):
-    campaign = make.campaign(make.version(PILOT), [make.community()])
+def test_bad_scores_requests_get_a_json_4xx(app, make, query, status):
+    community = make.community()
+    campaign = make.campaign(make.version(PILOT), [community])
     db.session.commit()
+    client = logged_in(app, community.parent.parent)
     response = client.get(f"/api/v1/campaigns/{campaign.id}/scores{query}")
     assert response.status_code == status and response.is_json and response.get_json()["error"]["message"]
     assert client.get("/api/v1/campaigns/999999/scores?scheme=jinniu-funds").status_code == 404
+    assert client.get(f"/api/v1/campaigns/{2**40}/scores?scheme=jinniu-funds").status_code == 404
 
 
-def test_an_unfilled_scheme_says_what_is_missing(app, client, make):
-    campaign = make.campaign(make.version(PILOT), [make.community()])
+def test_scores_are_for_admin_and_evaluator_accounts_covering_the_campaign(app, client, make):
+    first = make.community()
+    second = make.community(street=first.parent)
+    campaign = make.campaign(make.version(PILOT), [first, second])
+    elsewhere = make.community()
     db.session.commit()
+    path = f"/api/v1/campaigns/{campaign.id}/scores?scheme=jinniu-funds&replicates=10"
+    assert client.get(path).status_code == 401 and client.get(path).is_json
+    assert logged_in(app, first, Role.COMMUNITY).get(path).status_code == 403
+    assert logged_in(app, first.parent, Role.STREET).get(path).status_code == 403
+    assert logged_in(app, elsewhere.parent.parent, Role.ADMIN).get(path).status_code == 404
+    assert logged_in(app, first.parent.parent, Role.EVALUATOR).get(path).status_code == 200
+
+
+def test_an_unfilled_scheme_says_what_is_missing(app, make):
+    community = make.community()
+    campaign = make.campaign(make.version(PILOT), [community])
+    db.session.commit()
+    client = logged_in(app, community.parent.parent)
     body = client.get(f"/api/v1/campaigns/{campaign.id}/scores?scheme=jinniu-funds&replicates=10").get_json()
     assert body["ranked"] == 0 and set(body["scheme"]["to_fill"]) == {"self", "street-peer", "district", "residents"}
     messages = {u["message"] for u in body["communities"][0]["unscorable"]}

@@ -84,3 +84,12 @@ def test_the_district_fills_in_the_missing_part_and_the_scores_page_ranks(as_rol
     scores = client.get(paths(world)["scores"]).get_data(as_text=True)
     assert "还有" not in scores and "算不出" in scores  # nothing entered yet
     assert "录入评分" in scores
+
+
+def test_only_the_district_admin_sets_the_numbers(as_role, world):
+    evaluator = as_role("evaluator")
+    page = evaluator.get(paths(world)["numbers"]).get_data(as_text=True)
+    assert "这些数字由区级管理员填写" in page
+    refused = evaluator.post(paths(world)["numbers"], data={"csrf_token": csrf_of(evaluator), "n0_entered": "y"})
+    assert refused.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SchemeSetting)) == 0
