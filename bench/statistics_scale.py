@@ -1,18 +1,24 @@
 """Statistics at a city's size: a campaign of 742 communities × 400 responses × 20 items.
 
 Builds the campaign (about 5.9 M answer rows) in SQLite (a temporary file) and in PostgreSQL
-(a throwaway database, dropped at the end, also on failure or Ctrl-C) and, in the same run, times
+(a throwaway database, dropped at the end, also on failure or Ctrl-C), fills its answer tallies
+in one recount (app.evaluation.tallies.rebuild), and in the same run times
 
-  (a) the bare GROUP BY count query (campaign, community, item, value → count, no exclusion filter);
-  (b) the full summary: campaign_summary(campaign, "community") plus, for every item, the
-      community × answer chi-square test and Kruskal–Wallis;
+  (a) the bare GROUP BY count query over the answers (campaign, community, item, value → count,
+      no exclusion filter);
+  (b) the full summary: campaign_summary(campaign, "community"), which reads the answer tallies,
+      plus, for every item, the community × answer chi-square test and Kruskal–Wallis;
   (c) the scores: one row per counted response with its item scores (the database pivots), each
       respondent's satisfaction index, and every community's score with 1,000-replicate bootstrap
       rank intervals;
+  (d) what keeping the tallies costs a submit: responses of 20 answers stored one by one through
+      app.submissions.store_response (each its own transaction and commit), with the tallies kept
+      and, for comparison, with the tally statement left out (patched here, not in the app).
 
-(a) and (b) best of 3, (c) once; the peak resident memory of the process during (b) and (c).
-Targets (issue 5): (b) no slower than (a) on both databases, (c) under 10 s, peak memory under
-300 MB. Any FAIL exits with status 1.
+(a) and (b) best of 3, (c) once. (b) and (c) each run in a fresh process that starts the app and
+connects to the database built here, as a server worker would; its peak resident memory (VmHWM)
+is the figure held against the target. Targets (issue 5): (b) no slower than (a) on both
+databases, (c) under 10 s, peak memory under 300 MB. Any FAIL exits with status 1.
 
     .venv/bin/python bench/statistics_scale.py                                  # full size, both databases
     .venv/bin/python bench/statistics_scale.py --communities 50 --database sqlite   # a quick one
@@ -23,10 +29,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import re
 import resource
 import signal
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -53,22 +61,19 @@ def stop(signum, frame):
 
 # -- memory -----------------------------------------------------------------------------------
 
-def reset_peak() -> float:
-    """Hand freed heap back to the system (what the build left), then reset the process's resident
-    high-water mark (Linux ≥ 4.0; else the peak counts from the start). Returns the resident MB now."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    with contextlib.suppress(OSError):
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    return peak_rss_mb()
+def _status_mb(field: str) -> float:
+    return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
+
+
+def rss_mb() -> float:
+    """Resident memory now (VmRSS), MB."""
+    return _status_mb("VmRSS")
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory since the last reset_peak: VmHWM, or getrusage's maxrss."""
+    """The process's peak resident memory since it started: VmHWM, or getrusage's maxrss."""
     try:
-        return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
+        return _status_mb("VmHWM")
     except (OSError, AttributeError):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -300,18 +305,132 @@ def traced_peak(fn, *a) -> float:
         tracemalloc.stop()
 
 
+# -- (b) and (c) in a fresh process -----------------------------------------------------------
+
+def phase_main(args) -> int:
+    """One measured phase, (b) or (c), in this fresh process: start the app, connect to the database
+    the parent built, run the phase; print its figures as one JSON line. The peak resident memory
+    counts from the start of the process, as a server worker's would."""
+    from app import create_app
+    from app.analysis import comparisons  # noqa: F401  (imported before the baseline, as a worker has it)
+    from app.evaluation import summary  # noqa: F401
+    from app.extensions import db
+    app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": args.url, "SURVEYS_DIR": str(ROOT / "surveys")})
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1")).all()
+        db.session.rollback()
+        result = {"baseline": rss_mb()}
+        if args.phase == "b":
+            items = [f"q{i}" for i in range(1, args.items + 1)]
+            q_times = [timed(count_queries, args.campaign, items)[0] for _ in range(3)]
+            b_times, tests = [], []
+            for _ in range(3):
+                t, (summary_, tests) = timed(full_summary, args.campaign)
+                b_times.append(t)
+                del summary_
+            result |= {"times": b_times, "query_times": q_times, "peak": peak_rss_mb(),
+                       "chi2_p": max(t[1].pvalue for t in tests), "kw_p": max(t[2].pvalue for t in tests)}
+            result["traced"] = traced_peak(full_summary, args.campaign)
+        else:
+            t, c = timed(scores, args.campaign, args.items, args.replicates, args.seed, args.fetch)
+            result |= {"time": t, "peak": peak_rss_mb(), **c}
+            result["traced"] = traced_peak(scores, args.campaign, args.items, args.replicates, args.seed, args.fetch)
+        db.session.remove()
+        db.engine.dispose()
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+def in_fresh_process(phase: str, url: str, campaign_id: int, args) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--url", url,
+               "--campaign", str(campaign_id), "--items", str(args.items), "--replicates", str(args.replicates),
+               "--seed", str(args.seed), "--fetch", args.fetch]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- (d) the submit path ---------------------------------------------------------------------
+
+def submit_cost(campaign_id: int, community_ids: list[int], args) -> dict:
+    """Store args.submits responses through store_response with the tallies kept and as many with
+    the tally statement left out, in alternating blocks (so drift in the machine's load falls on
+    both alike), into two campaigns of their own; after warm-up submits of each."""
+    from app.evaluation import tallies
+    from app.extensions import db
+    from app.models import Campaign, Channel, Region
+    from app.models.types import utcnow
+    from app.staff.operations import create_campaign
+    from app.submissions import NewResponse, StoreOutcome, store_response
+
+    version = db.session.get(Campaign, campaign_id).survey_version
+    members = [db.session.get(Region, c) for c in community_ids[:args.submit_communities]]
+    kept, left_out = (create_campaign(f"提交开销（{name}）", version, {c: 100 for c in members},
+                                      opens_at=utcnow() - timedelta(days=1)) for name in ("记数", "不记数"))
+    db.session.commit()
+    kept_id, left_out_id = kept.id, left_out.id
+    member_ids = [c.id for c in members]
+    db.session.close()
+    rng = np.random.default_rng(args.seed + 1)
+    codes = ["1", "2", "3", "4", "5", "dk"]
+
+    def new(campaign: int) -> NewResponse:
+        values = rng.choice(codes, size=args.items, p=[0.05, 0.1, 0.25, 0.35, 0.2, 0.05])
+        return NewResponse(campaign_id=campaign, community_id=int(rng.choice(member_ids)), channel=Channel.QR,
+                           submission_id=uuid.uuid4().hex, submitted_at=utcnow(),
+                           answers=[(f"q{i + 1}", (str(v), None, None)) for i, v in enumerate(values)])
+
+    real = tallies.add_responses
+    spent = {"tally": 0.0}
+
+    def kept_timed(response_ids, sign=1):
+        started = time.perf_counter()
+        real(response_ids, sign)
+        spent["tally"] += time.perf_counter() - started
+
+    def left_out_(response_ids, sign=1):
+        pass
+
+    ways = {"kept": (kept_id, kept_timed), "left out": (left_out_id, left_out_)}
+    totals = {"kept": 0.0, "left out": 0.0}
+    block = 250
+    try:
+        for way, (campaign, add) in ways.items():  # warm-up: statement caches, connections
+            tallies.add_responses = add
+            for _ in range(50):
+                store_response(new(campaign))
+        spent["tally"] = 0.0
+        for i in range(0, args.submits, block):
+            for way in (("kept", "left out") if i // block % 2 == 0 else ("left out", "kept")):
+                campaign, add = ways[way]
+                batch = [new(campaign) for _ in range(min(block, args.submits - i))]
+                tallies.add_responses = add
+                started = time.perf_counter()
+                for response in batch:
+                    if store_response(response) is not StoreOutcome.STORED:
+                        raise RuntimeError("a bench submit was not stored")
+                totals[way] += time.perf_counter() - started
+    finally:
+        tallies.add_responses = real
+    differences = tallies.differences(kept_id)
+    db.session.rollback()
+    n = args.submits
+    return {"kept_ms": totals["kept"] / n * 1000, "left_out_ms": totals["left out"] / n * 1000,
+            "tally_ms": spent["tally"] / n * 1000, "differences": len(differences)}
+
+
 # -- one database --------------------------------------------------------------------------
 
 def run(kind: str, args) -> dict:
     from app import create_app
     from app.config import database_url
+    from app.evaluation import tallies
     from app.extensions import db
     database = Database(kind, args.pg_url)
     try:
         database.create()
         say(f"\n== {database.version} ({'temporary file' if kind == 'sqlite' else 'throwaway database'}) ==")
-        app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": database_url(database.url, "/tmp"),
-                          "SURVEYS_DIR": str(ROOT / "surveys")})
+        url = database_url(database.url, "/tmp")
+        app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url, "SURVEYS_DIR": str(ROOT / "surveys")})
         with app.app_context():
             from flask_migrate import upgrade
             said = io.StringIO()
@@ -330,51 +449,56 @@ def run(kind: str, args) -> dict:
                 f"{counts['responses']:,} responses ({counts['excluded']:,} excluded), {counts['answers']:,} answers "
                 f"({counts['dk']:,} dk) in {loaded - started:.1f} s + {'ANALYZE' if kind == 'sqlite' else 'VACUUM ANALYZE'} "
                 f"{built - loaded:.1f} s")
+            rebuild_s, tally_rows = timed(tallies.rebuild, campaign_id)
+            db.session.commit()
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE answer_tallies")
+            check_s, drift = timed(tallies.differences, campaign_id)
+            db.session.rollback()
+            say(f"tallies: rebuilt from the answers in {rebuild_s:.2f} s ({tally_rows:,} rows); checked against a "
+                f"fresh count of the counted answers in {check_s:.2f} s: {len(drift)} differences")
+            community_ids = db.session.scalars(sa.text(
+                "SELECT community_id FROM campaign_communities WHERE campaign_id = :c ORDER BY community_id"),
+                {"c": campaign_id}).all()
+            db.session.close()
 
             a_times = []
             for _ in range(3):
                 t, groups = timed(bare_count, campaign_id)
                 a_times.append(t)
-            say(f"(a) bare GROUP BY: {groups:,} rows; runs " + ", ".join(f"{t:.2f}" for t in a_times) + " s")
+            say(f"(a) bare GROUP BY over the answers: {groups:,} rows; runs " + ", ".join(f"{t:.2f}" for t in a_times) + " s")
+            db.session.remove()
+            db.engine.dispose()  # (no connection of ours open while the phases run)
 
-            items = [f"q{i}" for i in range(1, args.items + 1)]
-            q_times = []
-            for _ in range(3):
-                t, _rows = timed(count_queries, campaign_id, items)
-                q_times.append(t)
+            b = in_fresh_process("b", url, campaign_id, args)
+            say("(b) full summary (from the tallies) + chi-square + Kruskal–Wallis per item: runs "
+                + ", ".join(f"{t:.3f}" for t in b["times"])
+                + f" s; of which the summary's queries alone (best of 3) {min(b['query_times']):.3f} s "
+                f"(runs {', '.join(f'{t:.3f}' for t in b['query_times'])}), the rest Python "
+                f"{min(b['times']) - min(b['query_times']):.3f} s; largest p-value over items: chi-square "
+                f"{b['chi2_p']:.2g}, KW {b['kw_p']:.2g}")
+            say(f"    peak memory (fresh process): {b['peak']:.0f} MB resident ({b['baseline']:.0f} MB after imports "
+                f"and connecting), Python allocations {b['traced']:.0f} MB (tracemalloc, separate run)")
 
-            b_times = []
-            b_base = reset_peak()
-            for _ in range(3):
-                t, (summary, tests) = timed(full_summary, campaign_id)
-                b_times.append(t)
-            b_rss = peak_rss_mb()
-            del summary
-            b_traced = traced_peak(full_summary, campaign_id)
-            worst_p = max(t[1].pvalue for t in tests)
-            say("(b) full summary + chi-square + Kruskal–Wallis per item: runs " + ", ".join(f"{t:.2f}" for t in b_times)
-                + f" s; of which the summary's queries alone (best of 3) {min(q_times):.2f} s "
-                f"(runs {', '.join(f'{t:.2f}' for t in q_times)}), the rest Python {min(b_times) - min(q_times):.2f} s; "
-                f"largest p-value over items: chi-square {max(t[1].pvalue for t in tests):.2g}, "
-                f"KW {max(t[2].pvalue for t in tests):.2g}")
-            del worst_p
-            say(f"    peak memory: process {b_rss:.0f} MB resident ({b_base:.0f} MB before), Python allocations "
-                f"{b_traced:.0f} MB (tracemalloc, separate run)")
-
-            c_base = reset_peak()
-            c_time, c = timed(scores, campaign_id, args.items, args.replicates, args.seed, args.fetch)
-            c_rss = peak_rss_mb()
-            c_traced = traced_peak(scores, campaign_id, args.items, args.replicates, args.seed, args.fetch)
-            say(f"(c) scores, {args.replicates}-replicate rank intervals: {c_time:.2f} s (fetch {c['fetch']:.2f} s, "
-                f"{c['respondents']:,} respondents × {c['columns']} column(s) ({args.fetch}); index + bootstrap {c['bootstrap']:.2f} s); "
-                f"rank interval width median {c['median_width']:.0f}, max {c['max_width']}; "
+            c = in_fresh_process("c", url, campaign_id, args)
+            say(f"(c) scores, {args.replicates}-replicate rank intervals: {c['time']:.2f} s (fetch {c['fetch']:.2f} s, "
+                f"{c['respondents']:,} respondents × {c['columns']} column(s) ({args.fetch}); index + bootstrap "
+                f"{c['bootstrap']:.2f} s); rank interval width median {c['median_width']:.0f}, max {c['max_width']}; "
                 f"{c['pairs_apart']:,} of {c['pairs']:,} pairs not told apart")
-            say(f"    peak memory: process {c_rss:.0f} MB resident ({c_base:.0f} MB before), Python allocations "
-                f"{c_traced:.0f} MB (tracemalloc, separate run)")
+            say(f"    peak memory (fresh process): {c['peak']:.0f} MB resident ({c['baseline']:.0f} MB after imports "
+                f"and connecting), Python allocations {c['traced']:.0f} MB (tracemalloc, separate run)")
+
+            d = submit_cost(campaign_id, community_ids, args)
+            say(f"(d) submits of {args.items} answers through store_response, {args.submits:,} each way into "
+                f"{args.submit_communities} communities: {d['kept_ms']:.2f} ms per submit with the tallies kept, "
+                f"{d['left_out_ms']:.2f} ms with the tally statement left out (+{d['kept_ms'] - d['left_out_ms']:.2f} ms, "
+                f"×{d['kept_ms'] / d['left_out_ms']:.2f}); the tally statement alone {d['tally_ms']:.2f} ms; "
+                f"{d['differences']} differences from a fresh count")
             db.session.remove()
             db.engine.dispose()
-        return {"database": database.version, "a": min(a_times), "b": min(b_times), "c": c_time,
-                "peak_b": b_rss, "peak_c": c_rss}
+        return {"database": database.version, "a": min(a_times), "b": min(b["times"]), "c": c["time"],
+                "peak_b": b["peak"], "peak_c": c["peak"], "base_b": b["baseline"], "rebuild": rebuild_s,
+                "drift": len(drift) + d["differences"], **d}
     finally:
         database.drop()
 
@@ -394,7 +518,15 @@ def main() -> int:
     parser.add_argument("--fetch", choices=["index", "pivot"], default="index",
                         help="(c): the database averages each respondent's item scores (index) or returns them "
                              "all, one column per item (pivot)")
+    parser.add_argument("--submits", type=int, default=2000, help="(d): submits with the tallies kept, and as many without")
+    parser.add_argument("--submit-communities", type=int, default=20, help="(d): communities the submits go to")
+    # A measured phase in a fresh process (run by the script itself).
+    parser.add_argument("--phase", choices=["b", "c"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--campaign", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase:
+        return phase_main(args)
     signal.signal(signal.SIGTERM, stop)
 
     started = time.perf_counter()
@@ -404,17 +536,21 @@ def main() -> int:
     results = [run(kind, args) for kind in kinds]
 
     say(f"\n== {args.communities} communities × {args.responses} responses × {args.items} items; "
-        f"(a), (b) best of 3, (c) once; peak = process resident high-water during (b) and (c) ==")
-    say(f"{'database':18} {'(a) s':>7} {'(b) s':>7} {'b/a':>6} {'(c) s':>7} {'peak MB (b)':>12} {'peak MB (c)':>12}")
+        f"(a), (b) best of 3, (c) once; peak = resident high-water of the fresh process running (b), (c); "
+        f"submit = ms per store_response with the tallies kept / left out ==")
+    say(f"{'database':18} {'(a) s':>7} {'(b) s':>7} {'b/a':>6} {'(c) s':>7} {'peak MB (b)':>12} {'peak MB (c)':>12} "
+        f"{'rebuild s':>10} {'submit ms':>12} {'overhead':>9}")
     failures = checks = 0
     lines = []
     for r in results:
-        say(f"{r['database']:18} {r['a']:7.2f} {r['b']:7.2f} {r['b'] / r['a']:6.2f} {r['c']:7.2f} "
-            f"{r['peak_b']:12.0f} {r['peak_c']:12.0f}")
+        say(f"{r['database']:18} {r['a']:7.2f} {r['b']:7.3f} {r['b'] / r['a']:6.3f} {r['c']:7.2f} "
+            f"{r['peak_b']:12.0f} {r['peak_c']:12.0f} {r['rebuild']:10.2f} "
+            f"{r['kept_ms']:5.2f} / {r['left_out_ms']:4.2f} {r['kept_ms'] / r['left_out_ms']:8.2f}×")
         peak = max(r["peak_b"], r["peak_c"])
-        for ok, text in [(r["b"] <= r["a"], f"(b) no slower than (a): b/a = {r['b'] / r['a']:.2f}"),
+        for ok, text in [(r["b"] <= r["a"], f"(b) no slower than (a): b/a = {r['b'] / r['a']:.3f}"),
                          (r["c"] < 10, f"(c) under 10 s: {r['c']:.2f} s"),
-                         (peak < 300, f"peak memory under 300 MB: {peak:.0f} MB")]:
+                         (peak < 300, f"peak memory under 300 MB: {peak:.0f} MB"),
+                         (r["drift"] == 0, f"tallies equal a fresh count of the counted answers: {r['drift']} differences")]:
             checks += 1
             failures += not ok
             lines.append(f"  {'PASS' if ok else 'FAIL'}  {r['database']}: {text}")
