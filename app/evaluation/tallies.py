@@ -8,7 +8,7 @@ millions. Every write of answers or of an exclusion changes them in its own tran
     a 坝坝会 vote that answers a campaign item          counting_response(...), add_counts
     an import, the demo (bulk)                          add_counts(count_rows(answer rows))
     a paper or import correction                        add_counts(new rows − deleted rows)
-    exclude / include a response                        set_exclusion(id, reason)
+    exclude / include a response                        set_exclusion(response, reason or None)
 
 Concurrency (PostgreSQL, READ COMMITTED): every statement that changes tallies changes each
 (campaign, community, item, value) row once, in key order, so two transactions meet on their
