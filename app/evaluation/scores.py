@@ -110,7 +110,8 @@ def tag_tallies(campaign, tags: tuple[str, ...]) -> dict[int, TagTallies]:
              .group_by(responses.c.community_id, responses.c.id)
              .order_by(responses.c.community_id, responses.c.id))
     sums: dict[int, list[np.ndarray]] = {}
-    for chunk in db.session.execute(query).partitions(20_000):
+    # yield_per streams (a server-side cursor on PostgreSQL): one chunk of rows in memory at a time.
+    for chunk in db.session.execute(query.execution_options(yield_per=20_000)).partitions():
         block = np.array(chunk, dtype=float).reshape(len(chunk), 1 + len(columns))
         for community, rows in _split_by_first_column(block):
             sums.setdefault(community, []).append(rows if columns else np.zeros((len(rows), width)))
