@@ -143,9 +143,9 @@ def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: 
         kind, entered = kinds.get(community), entries.get(community) or {}
         figures = tag_figures(own) if own is not None and own.respondents else {}
         score = score_community(scheme, figures, entered, community_kind=kind, community=community)
-        value = low = high = None
-        if _ranked_value(score) is not None:
-            value = float(_ranked_value(score))
+        value, low, high = _ranked_value(score), None, None
+        if value is not None:
+            value = float(value)
             if own is not None and own.respondents:
                 rng = np.random.default_rng([seed, _stream(community)])
                 total = np.empty(replicates)

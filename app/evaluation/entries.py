@@ -15,10 +15,15 @@ from ..extensions import db
 from ..models import Account, Campaign, CampaignCommunity
 from ..models.scoring import IndicatorEntry, SchemeSetting
 from ..models.types import utcnow
-from .scores import setting_for
 
 #: The kinds of leaf an evaluator enters a value for.
 ENTERED_FEEDS = ("levels", "standard", "entered")
+
+
+def setting_for(campaign_id: int, scheme_id: str) -> SchemeSetting | None:
+    """The district's numbers for a scheme's 待填 in this campaign (None: none stored yet)."""
+    return db.session.scalar(sa.select(SchemeSetting).where(SchemeSetting.campaign_id == campaign_id,
+                                                            SchemeSetting.scheme_id == scheme_id))
 
 
 class EntryError(ValueError):

@@ -22,7 +22,8 @@ from ..definitions import SurveyDefinition
 from ..definitions.schemes import Scheme, SurveyFeed, filled_scheme, load_schemes
 from ..extensions import db
 from ..models import Answer, CampaignCommunity, Region, Response
-from ..models.scoring import IndicatorEntry, SchemeSetting
+from ..models.scoring import IndicatorEntry
+from .entries import ENTERED_FEEDS, EntryError, check_value, setting_for
 from .summary import RANDOM_SAMPLE_NOTE, scale_scoring
 
 #: Most bootstrap replicates one request may ask for (1,000 is the default and what the issue asks).
@@ -47,11 +48,6 @@ def schemes_for(campaign, surveys_dir: str) -> list[Scheme]:
     fed by evaluators alone (no questionnaire)."""
     key = campaign.survey_version.survey.key
     return [s for s in schemes(surveys_dir).values() if s.questionnaire in (None, key)]
-
-
-def setting_for(campaign_id: int, scheme_id: str) -> SchemeSetting | None:
-    return db.session.scalar(sa.select(SchemeSetting).where(SchemeSetting.campaign_id == campaign_id,
-                                                            SchemeSetting.scheme_id == scheme_id))
 
 
 def scheme_for_campaign(campaign, scheme: Scheme) -> Scheme:
@@ -157,7 +153,6 @@ def stored_entries(campaign_id: int, scheme_id: str, community_id: int) -> dict[
 def _usable(scheme: Scheme, entered: Mapping[str, float]) -> dict[str, float]:
     """Entries the (filled-in) scheme still takes: one whose indicator was dropped, is no longer
     entered, or whose levels changed is left out (the indicator then shows 尚未录入)."""
-    from .entries import ENTERED_FEEDS, EntryError, check_value
     by_id = scheme.indicators_by_id
     usable = {}
     for key, value in entered.items():

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..definitions.schemes import FillInError
 from ..evaluation import scores as scoring
-from ..evaluation.entries import EntryError, entry_leaves, save_entries, save_fill_ins
+from ..evaluation.entries import EntryError, entry_leaves, save_entries, save_fill_ins, setting_for
 from ..extensions import db
 from ..models import Region, Role
-from ..staff.views.common import campaign_or_404, form_errors
+from ..staff.views.common import campaign_or_404, form_errors, may_score
 from . import bp
 from .forms import entries_from, entry_form, fill_in_form, fill_ins_from
-
-
-def may_score(view):
-    """Only evaluators and the district score and rank (those being scored do not)."""
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.role.may_score:
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapped
 
 
 def _campaign_and_scheme(campaign_id: int, scheme_id: str | None):
@@ -66,7 +53,7 @@ def numbers(campaign_id: int, scheme_id: str):
     campaign, _, scheme = _campaign_and_scheme(campaign_id, scheme_id)
     if request.method == "POST" and current_user.role is not Role.ADMIN:  # the district decides its numbers
         abort(403)
-    setting = scoring.setting_for(campaign.id, scheme.id)
+    setting = setting_for(campaign.id, scheme.id)
     stored = setting.fill_ins if setting else {}
     form, rows = fill_in_form(scheme, stored, request.form if request.method == "POST" else None)
     problems = []

@@ -52,6 +52,17 @@ def may_review(view):
     return wrapped
 
 
+def may_score(view):
+    """Scores, rankings and evaluators' entries are for evaluators and the district, not for those scored."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.role.may_score:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
 def may_read_audit(view):
     @wraps(view)
     @login_required
