@@ -8,9 +8,10 @@ in one recount (app.evaluation.tallies.rebuild), and in the same run times
       no exclusion filter);
   (b) the full summary: campaign_summary(campaign, "community"), which reads the answer tallies,
       plus, for every item, the community × answer chi-square test and Kruskal–Wallis;
-  (c) the scores: one row per counted response with its item scores (the database pivots), each
-      respondent's satisfaction index, and every community's score with 1,000-replicate bootstrap
-      rank intervals;
+  (c) the scores as GET /api/v1/campaigns/<id>/scores makes them, by a 100-point scheme (an
+      evaluator's level for every community, and the residents' satisfaction rate over the items):
+      one row per counted response of its tag sums (the database sums, the rows stream), then each
+      community's total with its bootstrap interval and 1,000-replicate rank intervals;
   (d) what keeping the tallies costs a submit: responses of 20 answers stored one by one through
       app.submissions.store_response (each its own transaction and commit), with the tallies kept
       and, for comparison, with the tally statement left out (patched here, not in the app).
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import os
@@ -203,16 +205,15 @@ def bare_count(campaign_id: int) -> int:
 
 
 def full_summary(campaign_id: int) -> tuple[dict, list]:
-    from app.analysis.comparisons import independence_test, kruskal_wallis
+    """The summary as GET /api/v1/campaigns/<id>/summary makes it: every item × community statistic
+    and, per item, chi-square and Kruskal–Wallis across the communities."""
     from app.evaluation.summary import campaign_summary
     from app.extensions import db
     from app.models import Campaign
     campaign = db.session.get(Campaign, campaign_id)
     summary = campaign_summary(campaign, "community")
-    tests = []
-    for item in summary["items"]:
-        table = np.array([[d["count"] for d in group["distribution"]] for group in item["groups"]], dtype=np.int64)
-        tests.append((item["key"], independence_test(table), kruskal_wallis(table)))
+    tests = [(item["key"], item["comparison"]["chi_square"]["pvalue"], item["comparison"]["kruskal_wallis"]["pvalue"])
+             for item in summary["items"]]
     db.session.rollback()
     return summary, tests
 
@@ -221,72 +222,66 @@ def count_queries(campaign_id: int, items: list[str]) -> int:
     """The queries campaign_summary runs, alone (to tell the query from the Python part of (b))."""
     from app.evaluation import queries
     from app.extensions import db
-    rows = queries.answer_counts(campaign_id, items, "community")
-    queries.respondent_counts(campaign_id, "community")
-    queries.respondent_counts(campaign_id, "channel")
+    rows = queries.answer_count_table(campaign_id, items, ["5", "4", "3", "2", "1", "dk"], "community")
+    queries.respondent_table(campaign_id, "community")
     queries.campaign_regions(campaign_id, "community")
     db.session.rollback()
     return len(rows)
 
 
-def scores(campaign_id: int, items: int, replicates: int, seed: int, fetch: str = "index") -> dict:
-    """One row per counted response, and each respondent's satisfaction index (mean score of the
-    items answered on the scale): either the database averages the scores (fetch="index", one
-    number per response) or it pivots them (fetch="pivot", one column per item, averaged here);
-    then the communities' scores with bootstrap rank intervals."""
-    from app.analysis.ranking import bootstrap_rank_intervals
-    from app.evaluation.summary import scale_scoring
+#: The scheme (c) scores by: an evaluator's level for the work (60 points, 分级评分法 as in Panzhihua)
+#: and the residents' satisfaction rate over all the survey's items (40 points, linear), so every
+#: community's total carries the survey's uncertainty.
+BENCH_SCHEME = {
+    "id": "bench-scheme", "title": "测试评分方案", "questionnaire": "bench-scale", "points": 100,
+    "indicators": [
+        {"id": "work", "label": "工作实绩", "points": 60, "method": "分级评分法",
+         "levels": [{"factor": f, "label": label} for f, label in
+                    [(0, "差"), (0.3, "较差"), (0.6, "一般"), (0.8, "较好"), (1, "好")]]},
+        {"id": "residents", "label": "群众满意度", "points": 40, "method": "问卷调查",
+         "survey": {"tags": ["bench:x"], "measure": "rate", "linear": {"zero": 0, "full": 100}}},
+    ]}
+
+
+def bench_scheme():
+    from app.definitions.schemes import build_scheme
+    return build_scheme(BENCH_SCHEME, "<bench>")
+
+
+def enter_levels(campaign_id: int, community_ids: list[int], seed: int) -> None:
+    """Every community's level for the scheme's entered indicator, as evaluators would have entered it."""
+    from app.extensions import db
+    from app.models.scoring import IndicatorEntry
+    rng = np.random.default_rng(seed)
+    factors = rng.choice([0.3, 0.6, 0.8, 1.0], size=len(community_ids), p=[0.1, 0.3, 0.4, 0.2])
+    db.session.execute(sa.insert(IndicatorEntry), [
+        {"campaign_id": campaign_id, "scheme_id": "bench-scheme", "community_id": c, "indicator_id": "work",
+         "value": float(f)} for c, f in zip(community_ids, factors)])
+    db.session.commit()
+
+
+def scores(campaign_id: int, replicates: int, seed: int) -> dict:
+    """The scores as GET /api/v1/campaigns/<id>/scores makes them (app.evaluation.scores.campaign_scores):
+    the database sums each counted response's answers per tag (one row per response, streamed), then
+    every community's total with its bootstrap interval and the 1,000-replicate rank intervals."""
+    from app.evaluation import scores as scoring
     from app.extensions import db
     from app.models import Campaign
     campaign = db.session.get(Campaign, campaign_id)
-    likert = [i for i in campaign.survey_version.survey_definition.items if i.type == "likert"]
+    scheme = bench_scheme()
     started = time.perf_counter()
-    where_items = ""
-    scores_of = {}
-    for item in likert:
-        scale = scale_scoring(item.scale)
-        scores_of[item.key] = "CASE value " + " ".join(
-            f"WHEN '{code}' THEN {s:g}" for code, s in zip(scale.codes, scale.score_array)) + " END"
-    if fetch == "pivot":  # every item's score: one column per item
-        columns = [f"MAX(CASE WHEN item = '{key}' THEN {score} END)" for key, score in scores_of.items()]
-    else:  # the respondent's index, averaged by the database (NULL, for dk, left out)
-        if len(set(scores_of.values())) != 1:
-            raise ValueError("--fetch index needs one scale for all items; use --fetch pivot")
-        keys = ", ".join(f"'{key}'" for key in scores_of)
-        columns = [f"AVG({next(iter(scores_of.values()))})"]
-        where_items = f" AND item IN ({keys})"
-    n_responses = db.session.execute(sa.text(
-        "SELECT count(*) FROM responses WHERE campaign_id = :c AND exclusion_reason IS NULL"),
-        {"c": campaign_id}).scalar_one()
-    query = sa.text(
-        f"SELECT r.community_id, p.* FROM (SELECT response_id, {', '.join(columns)} FROM answers "
-        f"WHERE campaign_id = :c{where_items} GROUP BY response_id) p JOIN responses r ON r.id = p.response_id "
-        f"WHERE r.exclusion_reason IS NULL")
-    community = np.empty(n_responses, dtype=np.int64)
-    matrix = np.empty((n_responses, len(columns)), dtype=np.float64)
-    filled = 0
-    result = db.session.execute(query.execution_options(stream_results=True, yield_per=20_000), {"c": campaign_id})
-    for chunk in result.partitions():
-        block = np.array(chunk, dtype=np.float64)  # None (dk, or no answer) → NaN
-        community[filled:filled + len(block)] = block[:, 0]
-        matrix[filled:filled + len(block)] = block[:, 2:]
-        filled += len(block)
-    db.session.rollback()
-    assert filled == n_responses, (filled, n_responses)
+    tallies = scoring.tag_tallies(campaign, tuple(sorted(scheme.survey_tags)))
     fetched = time.perf_counter()
-    answered = ~np.isnan(matrix)
-    has_any = answered.any(axis=1)
-    index = np.where(answered, matrix, 0).sum(axis=1)[has_any] / answered.sum(axis=1)[has_any]
-    community = community[has_any]
-    order = np.argsort(community, kind="stable")
-    ids, starts = np.unique(community[order], return_index=True)
-    contributions = np.split(index[order], starts[1:])
-    ranking = bootstrap_rank_intervals(contributions, replicates=replicates, seed=seed)
+    del tallies
+    result = scoring.campaign_scores(campaign, scheme, replicates=replicates, seed=seed)
     done = time.perf_counter()
-    width = ranking.rank_high - ranking.rank_low
-    return {"columns": len(columns), "fetch": fetched - started, "bootstrap": done - fetched, "respondents": int(has_any.sum()),
-            "communities": len(ids), "median_width": float(np.median(width)), "max_width": int(width.max()),
-            "pairs_apart": len(ranking.pairs_not_told_apart()), "pairs": len(ids) * (len(ids) - 1) // 2}
+    db.session.rollback()
+    ranked = [c for c in result["communities"] if c["rank_interval"] is not None]
+    width = np.array([c["rank_interval"]["high"] - c["rank_interval"]["low"] for c in ranked])
+    apart = sum(len(c["not_told_apart_from"]) for c in ranked) // 2
+    return {"fetch": fetched - started, "scores": done - fetched, "respondents": sum(c["respondents"] for c in ranked),
+            "communities": len(ranked), "median_width": float(np.median(width)), "max_width": int(width.max()),
+            "pairs_apart": apart, "pairs": len(ranked) * (len(ranked) - 1) // 2}
 
 
 def timed(fn, *a):
@@ -316,6 +311,8 @@ def phase_main(args) -> int:
     from app.evaluation import summary  # noqa: F401
     from app.extensions import db
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": args.url, "SURVEYS_DIR": str(ROOT / "surveys")})
+    gc.collect()
+    gc.freeze()  # as wsgi.py does once the app is made
     with app.app_context():
         db.session.execute(sa.text("SELECT 1")).all()
         db.session.rollback()
@@ -329,12 +326,12 @@ def phase_main(args) -> int:
                 b_times.append(t)
                 del summary_
             result |= {"times": b_times, "query_times": q_times, "peak": peak_rss_mb(),
-                       "chi2_p": max(t[1].pvalue for t in tests), "kw_p": max(t[2].pvalue for t in tests)}
+                       "chi2_p": max(t[1] for t in tests), "kw_p": max(t[2] for t in tests)}
             result["traced"] = traced_peak(full_summary, args.campaign)
         else:
-            t, c = timed(scores, args.campaign, args.items, args.replicates, args.seed, args.fetch)
-            result |= {"time": t, "peak": peak_rss_mb(), **c}
-            result["traced"] = traced_peak(scores, args.campaign, args.items, args.replicates, args.seed, args.fetch)
+            c = scores(args.campaign, args.replicates, args.seed)
+            result |= {"time": c["scores"], "peak": peak_rss_mb(), **c}
+            result["traced"] = traced_peak(scores, args.campaign, args.replicates, args.seed)
         db.session.remove()
         db.engine.dispose()
     print(json.dumps(result), flush=True)
@@ -344,7 +341,7 @@ def phase_main(args) -> int:
 def in_fresh_process(phase: str, url: str, campaign_id: int, args) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--url", url,
                "--campaign", str(campaign_id), "--items", str(args.items), "--replicates", str(args.replicates),
-               "--seed", str(args.seed), "--fetch", args.fetch]
+               "--seed", str(args.seed)]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -460,6 +457,7 @@ def run(kind: str, args) -> dict:
             community_ids = db.session.scalars(sa.text(
                 "SELECT community_id FROM campaign_communities WHERE campaign_id = :c ORDER BY community_id"),
                 {"c": campaign_id}).all()
+            enter_levels(campaign_id, community_ids, args.seed)
             db.session.close()
 
             a_times = []
@@ -481,10 +479,12 @@ def run(kind: str, args) -> dict:
                 f"and connecting), Python allocations {b['traced']:.0f} MB (tracemalloc, separate run)")
 
             c = in_fresh_process("c", url, campaign_id, args)
-            say(f"(c) scores, {args.replicates}-replicate rank intervals: {c['time']:.2f} s (fetch {c['fetch']:.2f} s, "
-                f"{c['respondents']:,} respondents × {c['columns']} column(s) ({args.fetch}); index + bootstrap "
-                f"{c['bootstrap']:.2f} s); rank interval width median {c['median_width']:.0f}, max {c['max_width']}; "
-                f"{c['pairs_apart']:,} of {c['pairs']:,} pairs not told apart")
+            say(f"(c) scores by a 100-point scheme (an entered level, 60; the satisfaction rate over the {args.items} "
+                f"items, 40), {args.replicates}-replicate intervals and rank intervals, as the scores API makes "
+                f"them: {c['time']:.2f} s, of which the per-response tag sums alone {c['fetch']:.2f} s "
+                f"({c['respondents']:,} respondents, {c['communities']} communities ranked); rank interval width "
+                f"median {c['median_width']:.0f}, max {c['max_width']}; {c['pairs_apart']:,} of {c['pairs']:,} "
+                f"pairs not told apart")
             say(f"    peak memory (fresh process): {c['peak']:.0f} MB resident ({c['baseline']:.0f} MB after imports "
                 f"and connecting), Python allocations {c['traced']:.0f} MB (tracemalloc, separate run)")
 
@@ -515,9 +515,6 @@ def main() -> int:
     parser.add_argument("--target", type=int, default=384, help="each community's target sample")
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--fetch", choices=["index", "pivot"], default="index",
-                        help="(c): the database averages each respondent's item scores (index) or returns them "
-                             "all, one column per item (pivot)")
     parser.add_argument("--submits", type=int, default=2000, help="(d): submits with the tallies kept, and as many without")
     parser.add_argument("--submit-communities", type=int, default=20, help="(d): communities the submits go to")
     # A measured phase in a fresh process (run by the script itself).

@@ -24,8 +24,6 @@ from .intervals import check_confidence
 DEFAULT_REPLICATES = 1000
 #: Most resampling indices drawn at once (int32): 4 M = 16 MB.
 DEFAULT_BLOCK_SIZE = 4_000_000
-#: Most replicate × community × community comparisons at once (bool): 32 MB.
-PAIR_BLOCK_SIZE = 32_000_000
 
 
 @dataclass(frozen=True)
@@ -157,11 +155,13 @@ def rank_intervals(scores: Sequence[float], replicate_scores: np.ndarray, *, con
 
 def _indistinguishable(replicate_scores: np.ndarray, tail: float) -> np.ndarray:
     replicates, communities = replicate_scores.shape
-    wins = np.zeros((communities, communities), dtype=np.int64)
-    step = max(1, PAIR_BLOCK_SIZE // (communities * communities))
-    for start in range(0, replicates, step):
-        block = replicate_scores[start:start + step]
-        wins += (block[:, :, None] > block[:, None, :]).sum(axis=0)
+    # One replicate at a time into a reused buffer: no replicates × communities² temporary, and
+    # adding booleans straight into the counts is twice as fast as summing blocks of them.
+    wins = np.zeros((communities, communities), dtype=np.int64 if replicates >= 2**31 else np.int32)
+    beats = np.empty((communities, communities), dtype=bool)
+    for scores in replicate_scores:
+        np.greater(scores[:, None], scores[None, :], out=beats)
+        wins += beats
     ties = replicates - wins - wins.T
     share = (wins + 0.5 * ties) / replicates  # share of replicates in which a beats b
     return (share > tail) & (share < 1 - tail)

@@ -70,9 +70,7 @@ def replicate_tag_figures(tallies: TagTallies, draws: np.ndarray) -> dict[str, d
     happens to draw no answer to a tag takes the observed figure (only possible when a handful of
     respondents answered it)."""
     observed = tag_figures(tallies)
-    valid = np.asarray(tallies.valid, dtype=float)[draws].sum(axis=1)
-    satisfied = np.asarray(tallies.satisfied, dtype=float)[draws].sum(axis=1)
-    points = np.asarray(tallies.points, dtype=float)[draws].sum(axis=1)
+    valid, satisfied, points = np.split(resampled_sums(_stacked(tallies), draws), 3, axis=1)
     figures = {}
     for t, tag in enumerate(tallies.tags):
         if tag not in observed:
@@ -83,6 +81,20 @@ def replicate_tag_figures(tallies: TagTallies, draws: np.ndarray) -> dict[str, d
             index = np.where(some, points[:, t] / valid[:, t], observed[tag]["index"])
         figures[tag] = {"rate": rate, "index": index}
     return figures
+
+
+def _stacked(tallies: TagTallies) -> np.ndarray:
+    """(valid, satisfied, points for every tag) × respondents, as one float array: each row
+    contiguous, so a resample gathers from one row at a time."""
+    return np.vstack([np.asarray(tallies.valid, dtype=float).T, np.asarray(tallies.satisfied, dtype=float).T,
+                      np.asarray(tallies.points, dtype=float).T])
+
+
+def resampled_sums(stacked: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Σ over each replicate's drawn respondents of every row of ``stacked`` (replicates × rows).
+    Gathering from contiguous rows is several times faster than picking whole respondents'
+    records and summing across them, and at a city's size this is most of the bootstrap."""
+    return np.take(stacked, draws, axis=1).sum(axis=2).T
 
 
 @dataclass(frozen=True)

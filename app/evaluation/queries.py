@@ -10,7 +10,7 @@ the responses table knows.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
@@ -53,55 +53,85 @@ def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "com
     items = list(items)
     if not items:
         return []
+    counted = _counted_answers(campaign_id, items, group_by)
+    total = sa.cast(sa.func.sum(counted.c.n), sa.BigInteger)
+    return db.session.execute(
+        sa.select(counted.c.group, counted.c.item, counted.c.value, total)
+        .group_by(counted.c.group, counted.c.item, counted.c.value)
+        .having(total > 0)
+        .order_by(counted.c.group, counted.c.item, counted.c.value)).all()
+
+
+def answer_count_table(campaign_id: int, items: Collection[str], codes: Sequence[str],
+                       group_by: str = "community") -> list[sa.Row]:
+    """The counts of answer_counts pivoted by the database: (group, item, n of codes[0], …,
+    n of codes[-1], n of any other code), one row per group and item that has an answer.
+
+    A few rows per community and item, with the codes as columns, is a fraction of the long rows
+    to fetch: at a city's size this is what keeps the summary faster than a bare count.
+    """
+    _check_grouping(group_by)
+    items, codes = list(items), list(codes)
+    if not items:
+        return []
+    counted = _counted_answers(campaign_id, items, group_by)
+
+    def total(condition) -> sa.ColumnElement:
+        # SUM of a bigint is numeric on PostgreSQL: cast back so rows hold ints on both databases.
+        return sa.cast(sa.func.sum(sa.case((condition, counted.c.n), else_=0)), sa.BigInteger)
+
+    others = counted.c.value.not_in(codes) if codes else sa.true()
+    return db.session.execute(
+        sa.select(counted.c.group, counted.c.item, *(total(counted.c.value == code) for code in codes),
+                  total(others))
+        .group_by(counted.c.group, counted.c.item)
+        .order_by(counted.c.group, counted.c.item)).all()
+
+
+def _counted_answers(campaign_id: int, items: list[str], group_by: str) -> sa.Subquery:
+    """(group, item, value, n) of the counted answers to ``items``, not yet summed per group."""
     if group_by == "channel":
         # The channel lives on the response, so every answer is joined to its response here,
         # and the join filters out the excluded responses at the same time.
-        return db.session.execute(
-            sa.select(responses.c.channel, answers.c.item, answers.c.value, sa.func.count())
-            .select_from(answers.join(responses, responses.c.id == answers.c.response_id))
-            .where(answers.c.campaign_id == campaign_id, answers.c.item.in_(items),
-                   responses.c.exclusion_reason.is_(None))
-            .group_by(responses.c.channel, answers.c.item, answers.c.value)
-            .order_by(responses.c.channel, answers.c.item, answers.c.value)).all()
-
+        return (sa.select(responses.c.channel.label("group"), answers.c.item, answers.c.value,
+                          sa.literal(1, sa.BigInteger).label("n"))
+                .select_from(answers.join(responses, responses.c.id == answers.c.response_id))
+                .where(answers.c.campaign_id == campaign_id, answers.c.item.in_(items),
+                       responses.c.exclusion_reason.is_(None))
+                .subquery("counted"))
     # The geographic groupings read the counts made at submit and exclusion time (tallies.py),
     # never the answers themselves: a few rows per community and item, whatever the campaign's size.
-    where = (tallies.c.campaign_id == campaign_id, tallies.c.item.in_(items), tallies.c.n > 0)
-    if group_by == "community":
-        return db.session.execute(
-            sa.select(tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n)
-            .where(*where)
-            .order_by(tallies.c.community_id, tallies.c.item, tallies.c.value)).all()
-    counted = sa.select(tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n).where(*where) \
-        .subquery("counted")
-    group, source = _rolled_up(counted, group_by)
-    # SUM of a bigint is numeric on PostgreSQL: cast back so rows hold ints on both databases.
-    total = sa.cast(sa.func.sum(counted.c.n), sa.BigInteger)
+    kept = sa.select(tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n) \
+        .where(tallies.c.campaign_id == campaign_id, tallies.c.item.in_(items), tallies.c.n > 0) \
+        .subquery("kept")
+    group, source = _rolled_up(kept, group_by)
+    return (sa.select(group.label("group"), kept.c.item, kept.c.value, kept.c.n)
+            .select_from(source).subquery("counted"))
+
+
+def respondent_table(campaign_id: int, group_by: str = "community") -> list[sa.Row]:
+    """(group, channel, n) of counted (not excluded) responses: in one pass over the responses,
+    both the denominator of ``missing`` per group and the responses per channel."""
+    _check_grouping(group_by)
+    counted = responses.c.exclusion_reason.is_(None)
+    per_community = (
+        sa.select(responses.c.community_id, responses.c.channel, sa.func.count().label("n"))
+        .where(responses.c.campaign_id == campaign_id, counted)
+        .group_by(responses.c.community_id, responses.c.channel)
+        .subquery("per_community"))
+    group, source = (per_community.c.channel, per_community) if group_by == "channel" \
+        else _rolled_up(per_community, group_by)
     return db.session.execute(
-        sa.select(group, counted.c.item, counted.c.value, total)
-        .select_from(source)
-        .group_by(group, counted.c.item, counted.c.value)
-        .order_by(group, counted.c.item, counted.c.value)).all()
+        sa.select(group, per_community.c.channel, sa.cast(sa.func.sum(per_community.c.n), sa.BigInteger))
+        .select_from(source).group_by(group, per_community.c.channel)).all()
 
 
 def respondent_counts(campaign_id: int, group_by: str = "community") -> dict:
     """Counted (not excluded) responses per group: the denominator of ``missing``."""
-    _check_grouping(group_by)
-    counted = responses.c.exclusion_reason.is_(None)
-    if group_by == "channel":
-        query = (sa.select(responses.c.channel, sa.func.count())
-                 .where(responses.c.campaign_id == campaign_id, counted)
-                 .group_by(responses.c.channel))
-    else:
-        per_community = (
-            sa.select(responses.c.community_id, sa.func.count().label("n"))
-            .where(responses.c.campaign_id == campaign_id, counted)
-            .group_by(responses.c.community_id)
-            .subquery("per_community"))
-        group, source = _rolled_up(per_community, group_by)
-        query = (sa.select(group, sa.cast(sa.func.sum(per_community.c.n), sa.BigInteger))
-                 .select_from(source).group_by(group))
-    return dict(db.session.execute(query).all())
+    counts: dict = {}
+    for group, _channel, n in respondent_table(campaign_id, group_by):
+        counts[group] = counts.get(group, 0) + n
+    return counts
 
 
 def campaign_regions(campaign_id: int, group_by: str, also: Collection[int] = ()) -> list[sa.Row]:

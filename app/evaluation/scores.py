@@ -65,24 +65,30 @@ def _tag_items(definition: SurveyDefinition, tags) -> dict[str, list]:
                   if tag in item.tags and item.type == "likert" and item.scale is not None] for tag in tags}
 
 
-def _when_any(pairs: list[tuple[str, list[str]]]) -> sa.ColumnElement:
-    return sa.or_(*(sa.and_(answers.c.item == item, answers.c.value.in_(codes)) for item, codes in pairs))
-
-
-def tag_tally_columns(definition: SurveyDefinition, tags) -> list[sa.ColumnElement]:
+def tag_tally_columns(definition: SurveyDefinition, tags, items: list[str]) -> list[sa.ColumnElement]:
     """For every tag: SUM of answers on the scale, of satisfied answers, of index points, over
-    one response's answers to the tag's items (three columns per tag, in ``tags`` order)."""
+    one response's answers to the tag's items (three columns per tag, in ``tags`` order).
+    ``items`` are the items the query joins: where a tag reads them all on one scale (the usual
+    case) the expressions test the answer's value alone, which keeps a city's millions of answers cheap."""
     columns = []
-    for items in _tag_items(definition, tags).values():
-        scales = [(item.key, scale_scoring(item.scale)) for item in items]
-        if not scales:  # the campaign's version has no item with this tag: no answers
+    for tag_items in _tag_items(definition, tags).values():
+        if not tag_items:  # the campaign's version has no item with this tag: no answers
             columns += [sa.literal(0), sa.literal(0), sa.literal(0.0)]
             continue
-        valid = sa.case((_when_any([(key, list(s.codes)) for key, s in scales]), 1), else_=0)
-        satisfied = sa.case((_when_any([(key, sorted(s.satisfied)) for key, s in scales]), 1), else_=0)
-        points = sa.case(*((sa.and_(answers.c.item == key, answers.c.value == code), score)
-                           for key, s in scales for code, score in zip(s.codes, s.scores)), else_=0.0)
-        columns += [sa.func.sum(valid), sa.func.sum(satisfied), sa.func.sum(points)]
+        # The tag's items, grouped by scale: each group's answers are read by that scale's codes.
+        by_scale: dict[tuple, list[str]] = {}
+        for item in tag_items:
+            scale = scale_scoring(item.scale)
+            by_scale.setdefault((scale.codes, tuple(sorted(scale.satisfied)), tuple(scale.scores)), []).append(item.key)
+        valid, satisfied, points = [], [], []
+        for (codes, top, scores_), keys in by_scale.items():
+            of_group = sa.true() if sorted(keys) == sorted(items) else answers.c.item.in_(keys)
+            valid.append((sa.and_(of_group, answers.c.value.in_(codes)), 1))
+            satisfied.append((sa.and_(of_group, answers.c.value.in_(top)), 1))
+            points.append((of_group, sa.case(dict(zip(codes, scores_)), value=answers.c.value, else_=0.0)))
+        point_sum = points[0][1] if len(points) == 1 and len(tag_items) == len(items) else sa.case(*points, else_=0.0)
+        columns += [sa.func.sum(sa.case(*valid, else_=0)), sa.func.sum(sa.case(*satisfied, else_=0)),
+                    sa.func.sum(point_sum)]
     return columns
 
 
@@ -97,7 +103,7 @@ def tag_tallies(campaign, tags: tuple[str, ...]) -> dict[int, TagTallies]:
     definition = campaign.survey_version.survey_definition
     items = sorted({item.key for tag_items in _tag_items(definition, tags).values() for item in tag_items})
     width = 3 * len(tags)
-    columns = tag_tally_columns(definition, tags) if items else []
+    columns = tag_tally_columns(definition, tags, items) if items else []
     joined = responses.outerjoin(answers, sa.and_(answers.c.response_id == responses.c.id,
                                                   answers.c.item.in_(items or [""])))
     query = (sa.select(responses.c.community_id, *columns)
@@ -108,7 +114,8 @@ def tag_tallies(campaign, tags: tuple[str, ...]) -> dict[int, TagTallies]:
     sums: dict[int, list[np.ndarray]] = {}
     # yield_per streams (a server-side cursor on PostgreSQL): one chunk of rows in memory at a time.
     for chunk in db.session.execute(query.execution_options(yield_per=20_000)).partitions():
-        block = np.array(chunk, dtype=float).reshape(len(chunk), 1 + len(columns))
+        # Rows as plain tuples: numpy would probe each Row for array interfaces, one failed key lookup apiece.
+        block = np.array([tuple(row) for row in chunk], dtype=float).reshape(len(chunk), 1 + len(columns))
         for community, rows in _split_by_first_column(block):
             sums.setdefault(community, []).append(rows if columns else np.zeros((len(rows), width)))
     tallies = {}

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.items import ItemStatistics, count_table, item_statistics_table
+from ..analysis.comparisons import independence_test, kruskal_wallis
+from ..analysis.items import ItemStatisticsTable, item_statistics_table
 from ..analysis.scales import ScaleScoring
 from ..definitions import Scale
 from ..models import Campaign, Channel
@@ -37,39 +38,91 @@ def _groups(campaign: Campaign, group_by: str, respondents: dict) -> list[dict]:
             for id_, code, name, target in queries.campaign_regions(campaign.id, group_by, respondents)]
 
 
-def _number(x: float | None) -> float | None:
-    return None if x is None else float(x)
+def _floats(values: np.ndarray) -> list:
+    """A float array as Python numbers, None where undefined (NaN); any shape."""
+    column = values.astype(object)
+    column[np.isnan(values)] = None
+    return column.tolist()
 
 
-def _interval(interval) -> dict | None:
-    return None if interval is None else {"low": _number(interval.low), "high": _number(interval.high)}
+def _intervals(lows: np.ndarray, highs: np.ndarray) -> list[dict | None]:
+    return [None if low is None else {"low": low, "high": high}
+            for low, high in zip(_floats(lows), _floats(highs))]
 
 
-def _statistics(s: ItemStatistics) -> dict:
+def _group_statistics(table: ItemStatisticsTable, groups: list[dict]) -> list[dict]:
+    """Every group's statistics of one item, built column by column: a city's summary has
+    hundreds of thousands of figures, and one record object per group and item costs more
+    than the counting does."""
+    scale = table.scale
+    n = table.n_valid
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = _floats(table.level_counts / n[:, None])
+    distributions = [[{"code": code, "count": count, "share": share}
+                      for code, count, share in zip(scale.codes, counts, group_shares)]
+                     for counts, group_shares in zip(table.level_counts.tolist(), shares)]
+    off_scale = table.off_scale_counts.tolist()
+    respondents = [None] * len(groups) if table.respondents is None else table.respondents.tolist()
+    missing = [None] * len(groups) if table.missing is None else table.missing.tolist()
+    mean = _floats(table.mean)
+    return [
+        {"key": group["key"], "name": group["name"], "respondents": group_respondents, "n_valid": n_valid,
+         "missing": group_missing, "off_scale": sum(off), "off_scale_counts": dict(zip(scale.off_scale, off)),
+         "distribution": distribution, "mean": group_mean, "sd": sd, "mean_interval": mean_interval,
+         "satisfaction_rate": rate, "rate_interval": rate_interval, "satisfaction_index": group_mean,
+         "margin_of_error": margin, "target": group["target"], "below_target": below}
+        for (group, group_respondents, n_valid, group_missing, off, distribution, group_mean, sd, mean_interval,
+             rate, rate_interval, margin, below)
+        in zip(groups, respondents, n.tolist(), missing, off_scale, distributions, mean, _floats(table.sd),
+               _intervals(table.mean_low, table.mean_high), _floats(table.satisfaction_rate),
+               _intervals(table.rate_low, table.rate_high), _floats(table.margin_of_error),
+               table.below_target.tolist())]
+
+
+def _finite(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def _comparison(level_counts: np.ndarray) -> dict:
+    """Do the groups answer the item alike? Pearson's chi-square (group × answer) and
+    Kruskal–Wallis over the ordered levels, from the same count table."""
+    chi_square = independence_test(level_counts)
+    kw = kruskal_wallis(level_counts)
     return {
-        "respondents": s.respondents,
-        "n_valid": s.n_valid,
-        "missing": s.missing,
-        "off_scale": s.off_scale,
-        "off_scale_counts": dict(s.off_scale_counts),
-        "distribution": [{"code": d.code, "count": d.count, "share": _number(d.share)} for d in s.distribution],
-        "mean": _number(s.mean),
-        "sd": _number(s.sd),
-        "mean_interval": _interval(s.mean_interval),
-        "satisfaction_rate": _number(s.satisfaction_rate),
-        "rate_interval": _interval(s.rate_interval),
-        "satisfaction_index": _number(s.satisfaction_index),
-        "margin_of_error": _number(s.margin_of_error),
-        "target": s.target,
-        "below_target": s.below_target,
+        "chi_square": {"statistic": _finite(chi_square.statistic), "dof": chi_square.dof,
+                       "pvalue": _finite(chi_square.pvalue), "groups_tested": chi_square.groups_tested,
+                       "answers_tested": chi_square.answers_tested,
+                       "low_expected_share": _finite(chi_square.low_expected_share)},
+        "kruskal_wallis": {"statistic": _finite(kw.statistic), "dof": kw.dof, "pvalue": _finite(kw.pvalue),
+                           "groups_tested": kw.groups_tested},
     }
+
+
+def _count_arrays(rows: list, codes: list[str], likert: list, positions: dict, groups: int) -> dict:
+    """The pivoted count rows (group, item, n per code …, n of other codes) as one
+    groups × codes array per item."""
+    arrays = {item.key: np.zeros((groups, len(codes)), dtype=np.int64) for item in likert}
+    if not rows:
+        return arrays
+    group_of, item_of, *columns = zip(*rows)
+    counts = np.array(columns, dtype=np.int64).T
+    if counts[:, -1].any():
+        item = item_of[int(np.argmax(counts[:, -1] > 0))]
+        raise ValueError(f"item {item!r} has answers that are neither a level nor an off-scale answer of its scale")
+    item_of = np.array(item_of, dtype=object)
+    position = np.array([positions[group] for group in group_of], dtype=np.int64)
+    for key, array in arrays.items():
+        mine = item_of == key
+        array[position[mine]] = counts[mine, :-1]
+    return arrays
 
 
 def campaign_summary(campaign: Campaign, group_by: str = "community") -> dict:
     """Every likert item of the campaign's questionnaire, for every group: valid n, missing,
     off-scale answers, distribution, mean and SD with a t interval, satisfaction rate with its
     Wilson interval, the 0–100 index, the margin of error (p = 0.5, no finite-population
-    correction) and, by community, the target sample and whether n falls below it.
+    correction) and, by community, the target sample and whether n falls below it; and per item,
+    whether the groups differ (chi-square and Kruskal–Wallis).
 
     Only counted responses enter (an excluded response is left out everywhere). ``group_by``
     is one of queries.GROUPINGS; anything else is a ValueError.
@@ -78,36 +131,42 @@ def campaign_summary(campaign: Campaign, group_by: str = "community") -> dict:
         raise ValueError(f"group_by must be one of {', '.join(queries.GROUPINGS)}, got {group_by!r}")
     definition = campaign.survey_version.survey_definition
     likert = [item for item in definition.items if item.type == "likert" and item.scale is not None]
-    respondents = queries.respondent_counts(campaign.id, group_by)
-    by_channel = queries.respondent_counts(campaign.id, "channel")
+    respondents: dict = {}
+    by_channel: dict = {}
+    for group, channel, n in queries.respondent_table(campaign.id, group_by):
+        respondents[group] = respondents.get(group, 0) + n
+        by_channel[channel] = by_channel.get(channel, 0) + n
     groups = _groups(campaign, group_by, respondents)
-    position = {group["key"] if group_by != "channel" else Channel(group["key"]): g for g, group in enumerate(groups)}
+    positions = {group["key"] if group_by != "channel" else Channel(group["key"]): g
+                 for g, group in enumerate(groups)}
 
-    rows_by_item: dict[str, list[tuple]] = {item.key: [] for item in likert}
-    for group, item, value, n in queries.answer_counts(campaign.id, rows_by_item, group_by):
-        rows_by_item[item].append((group, value, n))
+    scales = {item.key: scale_scoring(item.scale) for item in likert}
+    codes = list(dict.fromkeys(code for scale in scales.values() for code in (*scale.codes, *scale.off_scale)))
+    column = {code: c for c, code in enumerate(codes)}
+    rows = queries.answer_count_table(campaign.id, scales, codes, group_by)
+    counts = _count_arrays(rows, codes, likert, positions, len(groups))
 
     respondent_array = np.array([group["respondents"] for group in groups], dtype=np.int64)
     # No target is 0 to the statistics (n < 0 never holds), None in the output.
     target_array = np.array([group["target"] or 0 for group in groups], dtype=np.int64)
     items = []
     for item in likert:
-        scale = scale_scoring(item.scale)
-        seen, seen_levels, seen_off = count_table(rows_by_item[item.key], scale)
-        level_counts = np.zeros((len(groups), len(scale.codes)), dtype=np.int64)
-        off_counts = np.zeros((len(groups), len(scale.off_scale)), dtype=np.int64)
-        for row, group in enumerate(seen):
-            level_counts[position[group]] = seen_levels[row]
-            off_counts[position[group]] = seen_off[row]
+        scale = scales[item.key]
+        mine = [column[code] for code in (*scale.codes, *scale.off_scale)]
+        foreign = np.delete(counts[item.key], mine, axis=1)
+        if foreign.any():
+            raise ValueError(f"item {item.key!r} has answers that are neither a level nor an off-scale answer "
+                             "of its scale")
+        level_counts = counts[item.key][:, [column[code] for code in scale.codes]]
+        off_counts = counts[item.key][:, [column[code] for code in scale.off_scale]]
         table = item_statistics_table(level_counts, scale, off_scale_counts=off_counts, respondents=respondent_array,
                                       targets=target_array, confidence=campaign.confidence)
         items.append({
             "key": item.key,
             "text": item.text,
             "scale": item.scale.to_dict(),
-            "groups": [{"key": group["key"], "name": group["name"], **_statistics(table.row(g)),
-                        "target": group["target"]}
-                       for g, group in enumerate(groups)],
+            "comparison": _comparison(level_counts),
+            "groups": _group_statistics(table, groups),
         })
     return {
         "campaign_id": campaign.id,

@@ -6,6 +6,7 @@ import uuid
 
 import numpy as np
 import pytest
+import scipy.stats
 import sqlalchemy as sa
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
@@ -133,6 +134,34 @@ def test_by_community_agrees_with_statsmodels_and_leaves_excluded_out(client, wo
     # The two excluded 非常不满意 of 甲社区 are not in its distribution.
     assert sat["甲社区"]["distribution"][-1] == {"code": "1", "count": 0, "share": 0.0}
     assert sat["甲社区"]["off_scale_counts"] == {"dk": 1}
+
+
+@pytest.mark.parametrize("group_by", ["community", "street", "channel"])
+def test_each_item_compares_its_groups_as_scipy_does(client, world, group_by):
+    """Chi-square on the group × answer table (scipy's chi2_contingency, no Yates) and
+    Kruskal–Wallis on the answers written out one by one (scipy.stats.kruskal), from RESPONSES."""
+    campaign, communities = world
+    street = {letter: c.parent_id for letter, c in communities.items()}
+    key = {"community": lambda r: r[0], "street": lambda r: street[r[0]], "channel": lambda r: r[1]}[group_by]
+    body = summary(client, campaign, group_by)
+    for item in body["items"]:
+        column = 2 if item["key"] == "sat" else 3
+        answers: dict = {}
+        for r in rows():
+            if not r[4] and r[column] in SCORES:
+                answers.setdefault(key(r), []).append(SCORES[r[column]])
+        samples = [np.array(v) for v in answers.values()]
+        table = np.array([[np.count_nonzero(v == s) for s in SCORES.values()] for v in samples])
+        table = table[:, table.sum(axis=0) > 0]
+        chi_square, kw = item["comparison"]["chi_square"], item["comparison"]["kruskal_wallis"]
+        want = scipy.stats.chi2_contingency(table, correction=False)
+        assert chi_square["groups_tested"] == len(samples) and chi_square["dof"] == want.dof
+        assert chi_square["statistic"] == pytest.approx(want.statistic, abs=1e-9)
+        assert chi_square["pvalue"] == pytest.approx(want.pvalue, abs=1e-9)
+        want = scipy.stats.kruskal(*samples)
+        assert kw["groups_tested"] == len(samples)
+        assert kw["statistic"] == pytest.approx(want.statistic, abs=1e-9)
+        assert kw["pvalue"] == pytest.approx(want.pvalue, abs=1e-9)
 
 
 def test_by_street_and_district_sum_their_communities(client, world):
