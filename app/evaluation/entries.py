@@ -30,6 +30,10 @@ class EntryError(ValueError):
     """A value the indicator cannot take; the message (Chinese) is shown to the evaluator."""
 
 
+class EntryConflict(EntryError):
+    """The entry changed since the evaluator's page showed it: someone else saved meanwhile."""
+
+
 def entry_leaves(scheme: Scheme) -> list[Indicator]:
     """The scheme's leaves an evaluator enters, in the scheme's order."""
     return [leaf for leaf in scheme.leaves if leaf.feed is not None and leaf.feed.kind in ENTERED_FEEDS]
@@ -79,9 +83,13 @@ def save_fill_ins(campaign: Campaign, scheme: Scheme, values: Mapping[str, Mappi
 
 
 def save_entries(campaign: Campaign, scheme: Scheme, community_id: int, values: Mapping[str, float | None],
-                 notes: Mapping[str, str | None] | None = None, *, actor: Account | None = None) -> int:
+                 notes: Mapping[str, str | None] | None = None, *, actor: Account | None = None,
+                 shown: Mapping[str, tuple | None] | None = None) -> int:
     """Set (or, with None, clear) the community's entries for the named indicators of the scheme as
-    filled in for this campaign. All are checked before any is stored. Returns how many changed."""
+    filled in for this campaign. All are checked before any is stored. Returns how many changed.
+
+    ``shown[id]`` is the (value, note) the evaluator's page showed: where the stored entry no longer
+    matches it, someone else saved meanwhile, and nothing is stored (EntryError says what changed)."""
     member = db.session.get(CampaignCommunity, (campaign.id, community_id))
     if member is None:
         raise EntryError("这个社区不在本次测评里")
@@ -92,12 +100,21 @@ def save_entries(campaign: Campaign, scheme: Scheme, community_id: int, values: 
         if indicator is None or indicator.feed is None or indicator.feed.kind not in ENTERED_FEEDS:
             raise EntryError(f"指标 {indicator_id} 不需要考评人员录入")
         checked[indicator_id] = None if value is None else check_value(indicator, value)
+        if value is None and ((notes or {}).get(indicator_id) or "").strip():
+            raise EntryError(f"{indicator.label}：写了依据但没有评分。请选好评分，或删去依据")
     notes = notes or {}
     existing = {e.indicator_id: e for e in db.session.scalars(
         sa.select(IndicatorEntry).where(IndicatorEntry.campaign_id == campaign.id,
                                         IndicatorEntry.scheme_id == scheme.id,
                                         IndicatorEntry.community_id == community_id,
                                         IndicatorEntry.indicator_id.in_(list(checked))))}
+    for indicator_id, was in (shown or {}).items():
+        entry = existing.get(indicator_id)
+        now = (None, None) if entry is None else (entry.value, entry.note)
+        if was is not None and now != was:
+            who = entry.entered_by.display_name if entry is not None and entry.entered_by else "其他人"
+            raise EntryConflict(f"{by_id[indicator_id].label}：你打开本页后，{who}已改过这一项。"
+                             "本次没有保存任何改动，请看过现在的结果后再改")
     actor = actor or audit.acting_account()
     changed = 0
     for indicator_id, value in checked.items():

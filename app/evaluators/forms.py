@@ -7,7 +7,9 @@ indicator ids hold dots and dashes; ``fields_for`` maps them back.
 
 from __future__ import annotations
 
-from wtforms import BooleanField, FloatField, RadioField, StringField
+import json
+
+from wtforms import BooleanField, FloatField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -96,16 +98,41 @@ def entry_form(leaves: list[Indicator], stored: dict, formdata=None):
         setattr(EntryForm, f"n{n}", field)
         setattr(EntryForm, f"n{n}_note", StringField("依据", validators=[Optional(), Length(max=500)]))
         data[f"n{n}_note"] = note
+        # What the page showed, sent back with the form: only what this evaluator changed is saved,
+        # and a change made meanwhile by someone else is noticed instead of overwritten.
+        setattr(EntryForm, f"n{n}_was", HiddenField())
+        data[f"n{n}_was"] = shown_state(value, note)
     return (EntryForm(formdata=formdata) if formdata is not None else EntryForm(formdata=None, data=data))
 
 
-def entries_from(form, leaves: list[Indicator]) -> tuple[dict, dict]:
-    values, notes = {}, {}
+def shown_state(value: float | None, note: str | None) -> str:
+    return json.dumps([value, (note or "").strip() or None], ensure_ascii=False)
+
+
+def _was(raw: str | None) -> tuple | None:
+    """The (value, note) the page showed, or None when the form did not say (an old page)."""
+    try:
+        value, note = json.loads(raw or "")
+    except (ValueError, TypeError):
+        return None
+    if not (value is None or isinstance(value, (int, float))) or not (note is None or isinstance(note, str)):
+        return None
+    return (None if value is None else float(value), note)
+
+
+def entries_from(form, leaves: list[Indicator]) -> tuple[dict, dict, dict]:
+    """The entries this evaluator changed on the page: values and notes by indicator id, and for
+    each the (value, note) the page had shown (None when the page did not say)."""
+    values, notes, shown = {}, {}, {}
     for n, leaf in enumerate(leaves):
         raw = form[f"n{n}"].data
         if leaf.feed.kind == "levels":
-            values[leaf.id] = float(raw) if raw not in (None, "") else None
+            value = float(raw) if raw not in (None, "") else None
         else:
-            values[leaf.id] = raw
-        notes[leaf.id] = form[f"n{n}_note"].data
-    return values, notes
+            value = raw
+        note = (form[f"n{n}_note"].data or "").strip() or None
+        was = _was(form[f"n{n}_was"].data)
+        if was is not None and was == (value, note):
+            continue  # left as it was shown: not this evaluator's change
+        values[leaf.id], notes[leaf.id], shown[leaf.id] = value, note, was
+    return values, notes, shown

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from ..definitions.schemes import FillInError
 from ..evaluation import scores as scoring
-from ..evaluation.entries import EntryError, entry_leaves, save_entries, save_fill_ins, setting_for
+from ..evaluation.entries import EntryConflict, EntryError, entry_leaves, save_entries, save_fill_ins, setting_for
 from ..extensions import db
 from ..models import Region, Role
 from ..staff.views.common import campaign_or_404, form_errors, may_score
@@ -92,14 +93,22 @@ def entries(campaign_id: int, scheme_id: str, community_id: int):
     problems = []
     if request.method == "POST":
         if form.validate():
-            values, notes = entries_from(form, leaves)
+            values, notes, shown = entries_from(form, leaves)
             try:
-                changed = save_entries(campaign, filled, community.id, values, notes)
+                changed = save_entries(campaign, filled, community.id, values, notes, shown=shown)
+                db.session.commit()
+            except (EntryConflict, IntegrityError) as e:
+                # Someone else saved meanwhile (an IntegrityError: both made the same entry first).
+                # Nothing was stored; the page starts again from what is stored now.
+                db.session.rollback()
+                problems = [str(e) if isinstance(e, EntryConflict) else
+                            "另一位考评人员刚刚保存了同一项。本次没有保存任何改动，请看过现在的结果后再改"]
+                stored = scoring.stored_entries(campaign.id, scheme.id, community.id)
+                form = entry_form(leaves, stored)
             except EntryError as e:
                 db.session.rollback()
                 problems = [str(e)]
             else:
-                db.session.commit()
                 flash(f"{community.name}：已保存 {changed} 项。" if changed else f"{community.name}：没有改动。")
                 return redirect(url_for("evaluators.entries", campaign_id=campaign.id, scheme_id=scheme.id,
                                         community_id=community.id), 303)

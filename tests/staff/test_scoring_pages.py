@@ -4,6 +4,7 @@ so the one scheme that applies is Panzhihua's (fed by evaluators alone; one part
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -93,3 +94,50 @@ def test_only_the_district_admin_sets_the_numbers(as_role, world):
     refused = evaluator.post(paths(world)["numbers"], data={"csrf_token": csrf_of(evaluator), "n0_entered": "y"})
     assert refused.status_code == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SchemeSetting)) == 0
+
+
+def shown(client, world) -> dict[str, str]:
+    """The entry page's form as loaded: its token and what each entry showed (the n*_was fields)."""
+    page = client.get(paths(world)["entries"]).get_data(as_text=True)
+    fields = {m[0]: html.unescape(m[1]) for m in re.findall(r'<input[^>]*name="(n\d+_was)"[^>]*value="([^"]*)"', page)}
+    assert fields, "the entry form carries what it showed"
+    return {"csrf_token": csrf_of(client), **fields}
+
+
+def stored_entries() -> dict[str, tuple]:
+    db.session.expire_all()
+    return {e.indicator_id: (e.value, e.note) for e in db.session.scalars(sa.select(IndicatorEntry))}
+
+
+def test_two_evaluators_on_one_community_keep_each_others_entries(as_role, world):
+    first, second = as_role("evaluator"), as_role("admin")
+    first_form, second_form = shown(first, world), shown(second, world)  # both open the page
+    assert first.post(paths(world)["entries"], data={**first_form, "n0": "0.8"}).status_code == 303
+    # the second changes another indicator only: the first's level stays (the form sent back n0 as shown)
+    assert second.post(paths(world)["entries"], data={**second_form, "n1": "1"}).status_code == 303
+    assert stored_entries() == {"org-coordination": (0.8, None), "org-leadership-agenda": (1.0, None)}
+
+
+def test_a_change_made_meanwhile_is_not_overwritten(as_role, world):
+    first, second = as_role("evaluator"), as_role("admin")
+    first_form, second_form = shown(first, world), shown(second, world)
+    assert first.post(paths(world)["entries"], data={**first_form, "n0": "0.8"}).status_code == 303
+    trail = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+    refused = second.post(paths(world)["entries"], data={**second_form, "n0": "0.3", "n1": "1"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "你打开本页后" in text and "本次没有保存任何改动" in text
+    # nothing of the second's form was stored, the first's level stands, no audit line was written
+    assert stored_entries() == {"org-coordination": (0.8, None)}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == trail
+    # the page now starts from what is stored: saving again is a decision made knowing it
+    assert re.search(r'value="0.8"[^>]*checked|checked[^>]*value="0.8"', text)
+    again = second.post(paths(world)["entries"], data={**shown(second, world), "n0": "0.3"})
+    assert again.status_code == 303 and stored_entries() == {"org-coordination": (0.3, None)}
+
+
+def test_a_note_without_a_value_is_refused_not_dropped(as_role, world):
+    client = as_role("evaluator")
+    refused = client.post(paths(world)["entries"], data={**shown(client, world), "n0_note": "见会议纪要"})
+    assert refused.status_code == 400
+    assert "写了依据但没有评分" in refused.get_data(as_text=True)
+    assert stored_entries() == {}
