@@ -26,6 +26,8 @@ from ..models.scoring import IndicatorEntry
 from .entries import ENTERED_FEEDS, EntryError, check_value, setting_for
 from .summary import RANDOM_SAMPLE_NOTE, scale_scoring
 
+NO_SPREAD_NOTE = "这个社区的问卷回答全都一样（例如全部满意），抽样误差从样本里看不出来，实际的不确定性比这个范围大"
+
 #: Most bootstrap replicates one request may ask for (1,000 is the default and what the issue asks).
 MAX_REPLICATES = 10_000
 
@@ -239,6 +241,10 @@ def campaign_scores(campaign, scheme: Scheme, *, replicates: int = 1000, seed: i
             "percent": _number(score.percent),
             "score": scored.value,
             "score_interval": None if scored.low is None else {"low": scored.low, "high": scored.high},
+            # A percentile interval of zero width from a sample is no certainty: every resample of
+            # answers that are all alike (all 满意, say) is alike too. Said, so it is not read as exact.
+            "interval_note": NO_SPREAD_NOTE if (scored.low is not None and scored.low == scored.high
+                                               and scored.respondents and filled.survey_tags) else None,
             "rank": None, "rank_interval": None, "not_told_apart_from": [],
             "unscorable": [{"indicator": u.indicator, "reason": u.reason.name.lower(), "message": u.message}
                            for u in score.unscorable],

@@ -220,6 +220,9 @@ def test_the_scores_api_ranks_the_jinniu_composite_with_intervals(app, make):
         assert row["tags"]["funds:satisfaction"]["rate"] == pytest.approx(rate)
         assert row["score"] == pytest.approx(0.2 * 90 + 0.2 * 80 + 0.3 * district + 30 * rate, abs=1e-6)
         assert row["score_interval"]["low"] <= row["score"] <= row["score_interval"]["high"]
+        # 社区0's answers are all 满意 or better: its interval has no width, and says why that is no certainty
+        assert (rate == 1) == (row["score_interval"]["low"] == row["score_interval"]["high"])
+        assert (row["interval_note"] is not None) == (rate == 1) == (row["name"] == "社区0")
         assert 1 <= row["rank_interval"]["low"] <= row["rank"] <= row["rank_interval"]["high"] <= 3
     assert [row["rank"] for row in body["communities"]] == sorted(row["rank"] for row in body["communities"])
     # seeded: the same request gives the same figures, another seed other intervals
