@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..definitions.schemes import FillInError
 from ..evaluation import scores
 from ..evaluation.queries import GROUPINGS
-from ..evaluation.summary import campaign_summary
+from ..evaluation.summary import campaign_summary, check_grouping
 from ..extensions import csrf, db
 from ..models import Campaign
 from ..staff.scope import campaign_access
@@ -64,8 +64,11 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 def campaign_summary_view(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     group_by = request.args.get("group_by", "community")
-    if group_by not in GROUPINGS:
-        abort(400, f"group_by must be one of {', '.join(GROUPINGS)}; got {group_by!r}")
+    try:
+        check_grouping(campaign, group_by)
+    except ValueError:  # an unknown grouping, or item:<key> of no single-choice question
+        abort(400, f"group_by must be one of {', '.join(GROUPINGS)} or item:<key of a single-choice question>; "
+                   f"got {group_by!r}")
     return jsonify(campaign_summary(campaign, group_by))
 
 

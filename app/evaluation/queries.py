@@ -17,17 +17,28 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Answer, AnswerTally, CampaignCommunity, Region, Response
 
-#: The groupings a summary can be made by.
-GROUPINGS = ("community", "street", "district", "channel")
+#: The groupings a summary can be made by; besides these, ``item:<key>`` groups respondents by
+#: their answer to a single-choice question (a respondent group: age band, sex, years lived here).
+GROUPINGS = ("community", "street", "district", "campaign", "channel")
+ITEM_GROUPING = "item:"
 
 answers = Answer.__table__
 responses = Response.__table__
 tallies = AnswerTally.__table__
 
 
-def _check_grouping(group_by: str) -> None:
-    if group_by not in GROUPINGS:
-        raise ValueError(f"group_by must be one of {', '.join(GROUPINGS)}, got {group_by!r}")
+def check_grouping(group_by: str) -> None:
+    if group_by not in GROUPINGS and not (group_by.startswith(ITEM_GROUPING) and len(group_by) > len(ITEM_GROUPING)):
+        raise ValueError(f"group_by must be one of {', '.join(GROUPINGS)} or {ITEM_GROUPING}<key>, got {group_by!r}")
+
+
+def _grouping_answer(group_by: str, response_id: sa.ColumnElement) -> tuple[sa.ColumnElement, sa.Alias, sa.ColumnElement]:
+    """For ``item:<key>``: the group (the respondent's answer to that question, '' for none), the
+    answers alias holding it and the condition that joins it to the response."""
+    grouping = answers.alias("grouping")
+    key = group_by.removeprefix(ITEM_GROUPING)
+    joined = sa.and_(grouping.c.response_id == response_id, grouping.c.item == key)
+    return sa.func.coalesce(grouping.c.value, ""), grouping, joined
 
 
 def _rolled_up(counted: sa.Subquery, group_by: str) -> tuple[sa.ColumnElement, sa.FromClause]:
@@ -49,7 +60,7 @@ def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "com
     The group is a region id (community, street or district) or a Channel. Rows with a zero
     count are left out.
     """
-    _check_grouping(group_by)
+    check_grouping(group_by)
     items = list(items)
     if not items:
         return []
@@ -70,7 +81,7 @@ def answer_count_table(campaign_id: int, items: Collection[str], codes: Sequence
     A few rows per community and item, with the codes as columns, is a fraction of the long rows
     to fetch: at a city's size this is what keeps the summary faster than a bare count.
     """
-    _check_grouping(group_by)
+    check_grouping(group_by)
     items, codes = list(items), list(codes)
     if not items:
         return []
@@ -90,6 +101,14 @@ def answer_count_table(campaign_id: int, items: Collection[str], codes: Sequence
 
 def _counted_answers(campaign_id: int, items: list[str], group_by: str) -> sa.Subquery:
     """(group, item, value, n) of the counted answers to ``items``, not yet summed per group."""
+    if group_by.startswith(ITEM_GROUPING):
+        group, grouping, joined = _grouping_answer(group_by, answers.c.response_id)
+        return (sa.select(group.label("group"), answers.c.item, answers.c.value, sa.literal(1, sa.BigInteger).label("n"))
+                .select_from(answers.join(responses, responses.c.id == answers.c.response_id)
+                             .outerjoin(grouping, joined))
+                .where(answers.c.campaign_id == campaign_id, answers.c.item.in_(items),
+                       responses.c.exclusion_reason.is_(None))
+                .subquery("counted"))
     if group_by == "channel":
         # The channel lives on the response, so every answer is joined to its response here,
         # and the join filters out the excluded responses at the same time.
@@ -101,10 +120,10 @@ def _counted_answers(campaign_id: int, items: list[str], group_by: str) -> sa.Su
                 .subquery("counted"))
     # The geographic groupings read the counts made at submit and exclusion time (tallies.py),
     # never the answers themselves: a few rows per community and item, whatever the campaign's size.
-    kept = sa.select(tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n) \
+    kept = sa.select(tallies.c.campaign_id, tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n) \
         .where(tallies.c.campaign_id == campaign_id, tallies.c.item.in_(items), tallies.c.n > 0) \
         .subquery("kept")
-    group, source = _rolled_up(kept, group_by)
+    group, source = (kept.c.campaign_id, kept) if group_by == "campaign" else _rolled_up(kept, group_by)
     return (sa.select(group.label("group"), kept.c.item, kept.c.value, kept.c.n)
             .select_from(source).subquery("counted"))
 
@@ -112,15 +131,25 @@ def _counted_answers(campaign_id: int, items: list[str], group_by: str) -> sa.Su
 def respondent_table(campaign_id: int, group_by: str = "community") -> list[sa.Row]:
     """(group, channel, n) of counted (not excluded) responses: in one pass over the responses,
     both the denominator of ``missing`` per group and the responses per channel."""
-    _check_grouping(group_by)
+    check_grouping(group_by)
     counted = responses.c.exclusion_reason.is_(None)
+    if group_by.startswith(ITEM_GROUPING):
+        group, grouping, joined = _grouping_answer(group_by, responses.c.id)
+        return db.session.execute(
+            sa.select(group, responses.c.channel, sa.func.count())
+            .select_from(responses.outerjoin(grouping, joined))
+            .where(responses.c.campaign_id == campaign_id, counted)
+            .group_by(group, responses.c.channel)).all()
     per_community = (
-        sa.select(responses.c.community_id, responses.c.channel, sa.func.count().label("n"))
+        sa.select(responses.c.campaign_id, responses.c.community_id, responses.c.channel, sa.func.count().label("n"))
         .where(responses.c.campaign_id == campaign_id, counted)
-        .group_by(responses.c.community_id, responses.c.channel)
+        .group_by(responses.c.campaign_id, responses.c.community_id, responses.c.channel)
         .subquery("per_community"))
-    group, source = (per_community.c.channel, per_community) if group_by == "channel" \
-        else _rolled_up(per_community, group_by)
+    if group_by in ("channel", "campaign"):
+        group = per_community.c.channel if group_by == "channel" else per_community.c.campaign_id
+        source = per_community
+    else:
+        group, source = _rolled_up(per_community, group_by)
     return db.session.execute(
         sa.select(group, per_community.c.channel, sa.cast(sa.func.sum(per_community.c.n), sa.BigInteger))
         .select_from(source).group_by(group, per_community.c.channel)).all()

@@ -27,8 +27,40 @@ def scale_scoring(scale: Scale) -> ScaleScoring:
                                     (c.code for c in scale.off_scale))
 
 
+#: The group of respondents who did not answer the grouping question (group_by=item:<key>).
+NO_ANSWER_GROUP = "未回答"
+
+
+def grouping_item(campaign: Campaign, group_by: str):
+    """The single-choice question an ``item:<key>`` grouping names; ValueError when there is none."""
+    key = group_by.removeprefix(queries.ITEM_GROUPING)
+    item = next((i for i in campaign.survey_version.survey_definition.items if i.key == key), None)
+    if item is None or item.type != "single":
+        raise ValueError(f"group_by {group_by!r}: the questionnaire has no single-choice question {key!r}")
+    return item
+
+
+def check_grouping(campaign: Campaign, group_by: str) -> None:
+    """ValueError unless the campaign's summary can be grouped so."""
+    queries.check_grouping(group_by)
+    if group_by.startswith(queries.ITEM_GROUPING):
+        grouping_item(campaign, group_by)
+
+
 def _groups(campaign: Campaign, group_by: str, respondents: dict) -> list[dict]:
     """The groups a summary lists, in order, each with its key, name, respondents and target."""
+    if group_by == "campaign":
+        return [{"key": campaign.id, "name": campaign.name, "respondents": respondents.get(campaign.id, 0),
+                 "target": None}]
+    if group_by.startswith(queries.ITEM_GROUPING):
+        # Every answer of the question, in its order, then those who did not answer it (if any).
+        choices = [(c.code, c.label) for c in grouping_item(campaign, group_by).choices]
+        known = {code for code, _ in choices}
+        # A code the question no longer offers (answered under an earlier wording) still counts.
+        choices += [(code, code) for code in sorted(respondents) if code and code not in known]
+        choices += [("", NO_ANSWER_GROUP)] if respondents.get("") else []
+        return [{"key": code, "name": label, "respondents": respondents.get(code, 0), "target": None}
+                for code, label in choices]
     if group_by == "channel":
         return [{"key": channel.value, "name": channel.label, "respondents": respondents[channel],
                  "target": None, "random_sample": channel.is_random_sample}
@@ -125,10 +157,10 @@ def campaign_summary(campaign: Campaign, group_by: str = "community") -> dict:
     whether the groups differ (chi-square and Kruskal–Wallis).
 
     Only counted responses enter (an excluded response is left out everywhere). ``group_by``
-    is one of queries.GROUPINGS; anything else is a ValueError.
+    is one of queries.GROUPINGS or ``item:<key>`` of a single-choice question (respondents grouped
+    by their answer to it, those without one as 未回答); anything else is a ValueError.
     """
-    if group_by not in queries.GROUPINGS:
-        raise ValueError(f"group_by must be one of {', '.join(queries.GROUPINGS)}, got {group_by!r}")
+    check_grouping(campaign, group_by)
     definition = campaign.survey_version.survey_definition
     likert = [item for item in definition.items if item.type == "likert" and item.scale is not None]
     respondents: dict = {}

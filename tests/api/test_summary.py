@@ -212,10 +212,44 @@ def test_a_bad_group_by_is_a_json_400(client, world):
     response = client.get(f"/api/v1/campaigns/{campaign.id}/summary?group_by=village")
     assert response.status_code == 400 and response.is_json
     message = response.get_json()["error"]["message"]
-    assert "group_by" in message and "community, street, district, channel" in message
+    assert "group_by" in message and "community, street, district, campaign, channel" in message
 
 
 @pytest.mark.parametrize("campaign_id", [999999, 2**31])
 def test_an_unknown_campaign_is_a_json_404(client, app, campaign_id):
     response = client.get(f"/api/v1/campaigns/{campaign_id}/summary")
     assert response.status_code == 404 and response.get_json()["error"]["status"] == 404
+
+
+def test_the_whole_campaign_is_one_group(client, world):
+    campaign, _ = world
+    body = summary(client, campaign, "campaign")
+    assert [g["key"] for g in body["groups"]] == [campaign.id] and body["groups"][0]["respondents"] == 12
+    for item in body["items"]:
+        (group,) = item["groups"]
+        check(group, expected(item["key"], lambda r: True))
+
+
+def test_respondents_grouped_by_their_answer_to_a_question(client, world):
+    """group_by=item:joined: the residents who said they joined (1) and who did not (2), and those
+    who left the question out, as 未回答."""
+    campaign, communities = world
+    store_response(NewResponse(campaign_id=campaign.id, community_id=communities["A"].id, channel=Channel.QR,
+                               submission_id=uuid.uuid4().hex, submitted_at=utcnow(),
+                               answers=[("sat", ("3", None, None))]))
+    body = summary(client, campaign, "item:joined")
+    assert [(g["key"], g["respondents"]) for g in body["groups"]] == [("1", 6), ("2", 6), ("", 1)]
+    assert body["groups"][2]["name"] == "未回答"
+    for item in body["items"]:
+        by_key = {g["key"]: g for g in item["groups"]}
+        for code in ("1", "2"):
+            check(by_key[code], expected(item["key"], lambda r, code=code: (r[3] is not None) == (code == "1")))
+    sat = {g["key"]: g for g in body["items"][0]["groups"]}
+    assert sat[""]["n_valid"] == 1 and sat[""]["distribution"][2]["count"] == 1
+
+
+@pytest.mark.parametrize("group_by", ["item:", "item:sat", "item:nothing", "item:joined'--"])
+def test_grouping_by_anything_but_a_single_choice_question_is_a_json_400(client, world, group_by):
+    campaign, _ = world
+    response = client.get(f"/api/v1/campaigns/{campaign.id}/summary", query_string={"group_by": group_by})
+    assert response.status_code == 400 and "group_by" in response.get_json()["error"]["message"]
