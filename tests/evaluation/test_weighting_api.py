@@ -6,6 +6,7 @@ svymean on svydesign(ids = ~1, weights = ~w), to 1e-6; GET /weighted and PUT/DEL
 from __future__ import annotations
 
 import random
+import re
 import uuid
 
 import numpy as np
@@ -358,3 +359,23 @@ def test_weighted_requests_get_json_and_bad_ones_a_400(app, client, surveyed, qu
     if status != 200:
         assert response.get_json()["error"]["message"]
     assert client.get(f"/api/v1/campaigns/999999/weighted?community={community.id}").status_code == 404
+
+
+def test_the_demo_enters_made_up_margins_and_weights_where_it_can(app, runner):
+    result = runner.invoke(args=["demo", "--responses", "300"])
+    assert result.exit_code == 0, result.output
+    assert "made-up population margins (age band, sex) for weighting in 105 communities" in result.output
+    totals = db.session.execute(
+        sa.select(PopulationMargin.campaign_id, PopulationMargin.community_id, PopulationMargin.variable,
+                  sa.func.sum(PopulationMargin.population), sa.func.count())
+        .group_by(PopulationMargin.campaign_id, PopulationMargin.community_id, PopulationMargin.variable)).all()
+    by_community: dict = {}
+    for campaign_id, community_id, variable, total, codes in totals:
+        assert codes == {"age_band": 5, "sex": 2}[variable] and total > 0
+        by_community.setdefault((campaign_id, community_id), set()).add(total)
+    assert len(by_community) == 105 and all(len(t) == 1 for t in by_community.values())
+    example = re.search(r"(/api/v1/campaigns/\d+/weighted\?community=\d+)", result.output)
+    assert example, result.output  # a community with a respondent in every band and sex: weighted
+    body = app.test_client().get(example.group(1)).get_json()
+    assert body["weighting"]["status"] == "weighted"
+    assert any(item["weighted"]["satisfaction_rate"] for item in body["items"])
