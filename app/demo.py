@@ -20,6 +20,7 @@ from .analysis.sampling import cochran_sample_size
 from .definitions import Item, SurveyDefinition, load_all
 from .definitions.types import ITEM_TYPES
 from .demo_scores import add_demo_scoring
+from .demo_weighting import add_demo_margins
 from .evaluation import tallies
 from .extensions import db
 from .meetings import operations as meetings
@@ -146,11 +147,17 @@ def load_demo(*, n_responses: int, seed: int, surveys_dir: str) -> str:
         _add_meeting(plan[0], communities[0], now)
     db.session.flush()
     entries = add_demo_scoring(plan, surveys_dir, rng, mood)
+    margins, weighted = add_demo_margins(plan, rng)
     db.session.commit()
+    raked = (f"{len(weighted)} of them with respondents in every age band and sex, e.g. "
+             f"/api/v1/campaigns/{weighted[0][0]}/weighted?community={weighted[0][1]}" if weighted
+             else "none yet with respondents in every age band and sex")
     return (f"demo loaded: district {DISTRICT[1]} with {len(STREETS)} streets and {len(kunming)} communities, "
             f"district {XIQU[1]} with {len(pilots)} pilot communities; "
             f"{sum(len(c.sites) for c in communities)} sites; {len(plan)} campaigns; {total} responses; "
             f"scoring schemes filled in with made-up demo numbers and {entries} evaluator entries; "
+            f"made-up population margins (age band, sex) for weighting in {margins} communities ({raked}"
+            f"{'; more with --responses 20000' if len(weighted) < margins else ''}); "
             f"staff accounts wuhua, huashan, cuihu, kaoping, xiqu with the password {DEMO_PASSWORD!r}")
 
 

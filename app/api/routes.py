@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from flask import Response, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from ..definitions.schemes import FillInError
-from ..evaluation import scores
+from ..evaluation import scores, weighting
 from ..evaluation.queries import GROUPINGS
 from ..evaluation.summary import campaign_summary, check_grouping
 from ..extensions import csrf, db
@@ -106,6 +107,68 @@ def campaign_scores(campaign_id: int):
         return jsonify(scores.campaign_scores(campaign, available[scheme_id], replicates=replicates, seed=seed))
     except FillInError as e:
         abort(409, "the numbers this campaign filled into the scheme no longer fit it: " + "; ".join(e.messages))
+
+
+# -- weighting: population margins and weighted figures ---------------------------------
+
+
+def _cap_arg() -> float | None:
+    raw = request.args.get("cap", "")
+    if raw == "":
+        return None
+    try:
+        cap = float(raw)
+    except ValueError:
+        cap = math.nan
+    if not math.isfinite(cap) or not 1 < cap <= weighting.MAX_CAP:
+        abort(400, f"cap must be a number above 1 and at most {weighting.MAX_CAP:g} (a multiple of the mean "
+                   f"weight); got {raw!r}")
+    return cap
+
+
+def _member_or_404(campaign: Campaign, community_id: int) -> int:
+    if community_id not in {cc.community_id for cc in campaign.communities}:
+        abort(404, f"no community {community_id} in campaign {campaign.id}")
+    return community_id
+
+
+@bp.get("/campaigns/<int:campaign_id>/weighted")
+def campaign_weighted(campaign_id: int):
+    # As public as the unweighted summary: the same figures, reweighted.
+    campaign = _campaign_or_404(campaign_id)
+    community_id = _integer_arg("community", 0, 1, 2**31 - 1)
+    if not community_id:
+        abort(400, "community (the id of one of the campaign's communities) is required")
+    _member_or_404(campaign, community_id)
+    return jsonify(weighting.community_weighted(campaign, community_id, cap=_cap_arg()))
+
+
+@bp.route("/campaigns/<int:campaign_id>/communities/<int:community_id>/margins", methods=["PUT", "DELETE"])
+def community_margins(campaign_id: int, community_id: int):
+    # Margins steer every weighted figure: entered by those who score (admin, evaluator) within
+    # their region. The blueprint is CSRF-exempt; requiring a JSON body keeps a cross-site form
+    # from sending one (a browser preflights JSON and PUT/DELETE, and no CORS is offered).
+    if not current_user.is_authenticated:
+        abort(401, "log in with an admin or evaluator account (POST /staff/login) to enter margins")
+    if not current_user.role.may_score:
+        abort(403, "population margins are entered by admin and evaluator accounts")
+    campaign = _campaign_or_404(campaign_id)
+    if community_id not in campaign_access(current_user, campaign).community_ids:
+        abort(404, f"no community {community_id} in campaign {campaign_id}")
+    margins = None
+    if request.method == "PUT":
+        margins = request.get_json(silent=True) if request.is_json else None
+        if not isinstance(margins, dict):
+            abort(400, "send a JSON object (Content-Type: application/json): "
+                       '{"age_band": {"1": count, …}, "sex": {"m": count, "f": count}}')
+    try:
+        changed = weighting.save_margins(campaign, community_id, margins)
+    except weighting.MarginError as e:
+        db.session.rollback()
+        abort(400, "；".join(e.messages))
+    db.session.commit()
+    return jsonify(campaign_id=campaign_id, community_id=community_id, changed=changed,
+                   margins=weighting.stored_margins(campaign_id, community_id))
 
 
 @bp.get("/openapi.yaml")

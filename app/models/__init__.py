@@ -12,9 +12,10 @@ from .responses import Answer, Channel, QualityFlag, Response
 from .surveys import Survey, SurveyVersion
 from .tallies import AnswerTally
 from .tickets import Ticket, TicketBatch
+from .weighting import PopulationMargin
 
 __all__ = [
     "Account", "AuditEntry", "Role",
     "Answer", "AnswerTally", "Campaign", "CampaignCommunity", "CampaignState", "Channel", "CommunityKind", "HandledForm",
-    "HandCount", "IndicatorEntry", "Meeting", "MeetingQuestion", "MeetingVote", "PaperKeying", "QuestionKind", "QualityFlag", "Region", "RegionLevel", "Response", "SchemeSetting", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
+    "HandCount", "IndicatorEntry", "Meeting", "MeetingQuestion", "MeetingVote", "PaperKeying", "PopulationMargin", "QuestionKind", "QualityFlag", "Region", "RegionLevel", "Response", "SchemeSetting", "Site", "Survey", "SurveyVersion", "Ticket", "TicketBatch",
 ]

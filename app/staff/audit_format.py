@@ -27,6 +27,7 @@ OBJECT_LABELS = {
     "campaign": "调查", "site": "考评点", "region": "区域", "account": "账号", "response": "回答",
     "ticket_batch": "问卷票", "survey_version": "问卷版本", "paper_keying": "纸质问卷录入",
     "scheme_setting": "评分方案的分值和权重", "indicator_entry": "指标评分",
+    "population_margins": "加权用的人口结构",
 }
 
 FIELD_LABELS = {
@@ -51,6 +52,8 @@ FIELD_LABELS = {
     "number": "版本号", "content_hash": "内容校验码",
     # scoring schemes
     "scheme_id": "评分方案", "fill_ins": "填入的分值、权重和标准", "indicator": "指标", "value": "录入值", "note": "依据",
+    # population margins (weighting)
+    "margins": "各类人口数",
 }
 
 #: Fields that are never shown, whatever they hold: the line only says that they changed.
@@ -67,7 +70,7 @@ ENUM_FIELDS: dict[str, type[enum.Enum]] = {"role": Role, "kind": CommunityKind, 
 VALUE_WORDS = {"double_entry": {"agreed": "两遍录入一致", "settled": "两遍不一致，核对后保存"}}
 
 #: Keys inside a value that is itself a mapping (a resolved paper's two keyings).
-INNER_LABELS = {"first": "第一遍", "second": "第二遍"}
+INNER_LABELS = {"first": "第一遍", "second": "第二遍", "age_band": "年龄段", "sex": "性别"}
 
 #: Fields holding the id of another record, and which kind of name it is.
 REFERENCE_FIELDS = {"region_id": "regions", "community_id": "regions", "parent_id": "regions",
