@@ -136,6 +136,47 @@ def _ranked_value(score: CommunityScore):
     return None if score.fraction is None or score.max_points is not None else score.percent
 
 
+def score_one(scheme, community, own: TagTallies | None, entered: Mapping[str, float], kind: str | None, *,
+              replicates: int = DEFAULT_REPLICATES, confidence: float = 0.95, seed: int = 0,
+              block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[ScoredCommunity, np.ndarray | None]:
+    """One community scored, its survey part bootstrapped from its own random stream (seeded with
+    (``seed``, its id)): the scored community and its replicate values (None when not scored).
+    A community without respondents is scored from its entries alone (its survey indicators then
+    say why they are missing), with no sampling spread."""
+    if replicates < 1:
+        raise ValueError(f"replicates must be at least 1, got {replicates}")
+    tail = percentile_tail(confidence)
+    figures = tag_figures(own) if own is not None and own.respondents else {}
+    score = score_community(scheme, figures, entered, community_kind=kind, community=community)
+    value, low, high, total = _ranked_value(score), None, None, None
+    if value is not None:
+        value = float(value)
+        if own is not None and own.respondents:
+            rng = np.random.default_rng([seed, _stream(community)])
+            total = np.empty(replicates)
+            for start, stop, draws in resample_blocks(rng, own.respondents, replicates, block_size):
+                replicate = score_community(scheme, replicate_tag_figures(own, draws), entered,
+                                            community_kind=kind, community=community)
+                total[start:stop] = _ranked_value(replicate)
+        else:  # nothing from the survey: the score has no sampling spread
+            total = np.full(replicates, value)
+        low, high = (float(x) for x in np.quantile(total, [tail, 1 - tail]))
+    scored = ScoredCommunity(community, own.respondents if own is not None else 0, score, value, low, high)
+    return scored, total
+
+
+def rank_scored(scored: Sequence[tuple[ScoredCommunity, np.ndarray | None]], *, replicates: int,
+                confidence: float = 0.95, seed: int = 0) -> SchemeScores:
+    """The ranking, with rank intervals, of the communities score_one could score (in the order given)."""
+    ranked = [(c, total) for c, total in scored if total is not None]
+    ranking = None
+    if len(ranked) >= 2:
+        ranking = rank_intervals([c.value for c, _ in ranked], np.column_stack([t for _, t in ranked]),
+                                 confidence=confidence, seed=seed)
+    return SchemeScores([c for c, _ in scored], ranking, [c.community for c, _ in ranked], replicates,
+                        confidence, seed)
+
+
 def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: Mapping[object, Mapping[str, float]],
                          kinds: Mapping[object, str | None], communities: Sequence[object], *,
                          replicates: int = DEFAULT_REPLICATES, confidence: float = 0.95, seed: int = 0,
@@ -143,36 +184,12 @@ def score_with_intervals(scheme, tallies: Mapping[object, TagTallies], entries: 
     """Score every community and bootstrap the survey part; rank those with a total.
 
     Each community resamples from its own generator, seeded with (``seed``, its id): the same
-    inputs give the same intervals, and one community's change leaves the others' alone. A community without respondents is scored from its entries
-    alone (its survey indicators then say why they are missing).
+    inputs give the same intervals, and one community's change leaves the others' alone.
     """
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
-    tail = percentile_tail(confidence)
-    scored, totals, replicate_totals, ranked = [], [], [], []
-    for community in communities:
-        own = tallies.get(community)
-        kind, entered = kinds.get(community), entries.get(community) or {}
-        figures = tag_figures(own) if own is not None and own.respondents else {}
-        score = score_community(scheme, figures, entered, community_kind=kind, community=community)
-        value, low, high = _ranked_value(score), None, None
-        if value is not None:
-            value = float(value)
-            if own is not None and own.respondents:
-                rng = np.random.default_rng([seed, _stream(community)])
-                total = np.empty(replicates)
-                for start, stop, draws in resample_blocks(rng, own.respondents, replicates, block_size):
-                    replicate = score_community(scheme, replicate_tag_figures(own, draws), entered,
-                                                community_kind=kind, community=community)
-                    total[start:stop] = _ranked_value(replicate)
-            else:  # nothing from the survey: the score has no sampling spread
-                total = np.full(replicates, value)
-            low, high = (float(x) for x in np.quantile(total, [tail, 1 - tail]))
-            totals.append(value)
-            replicate_totals.append(total)
-            ranked.append(community)
-        scored.append(ScoredCommunity(community, own.respondents if own is not None else 0, score, value, low, high))
-    ranking = None
-    if len(ranked) >= 2:
-        ranking = rank_intervals(totals, np.column_stack(replicate_totals), confidence=confidence, seed=seed)
-    return SchemeScores(scored, ranking, ranked, replicates, confidence, seed)
+    scored = [score_one(scheme, community, tallies.get(community), entries.get(community) or {},
+                        kinds.get(community), replicates=replicates, confidence=confidence, seed=seed,
+                        block_size=block_size)
+              for community in communities]
+    return rank_scored(scored, replicates=replicates, confidence=confidence, seed=seed)

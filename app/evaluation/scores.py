@@ -10,13 +10,15 @@ only fetches, lines up and names the figures.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import queue
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
-from ..analysis.score_intervals import SchemeScores, TagTallies, score_with_intervals, tag_figures
+from ..analysis.score_intervals import SchemeScores, TagTallies, rank_scored, score_one, tag_figures
 from ..analysis.scoring import Reason
 from ..definitions import SurveyDefinition
 from ..definitions.schemes import Scheme, SurveyFeed, filled_scheme, load_schemes
@@ -94,38 +96,94 @@ def tag_tally_columns(definition: SurveyDefinition, tags, items: list[str]) -> l
     return columns
 
 
-def tag_tallies(campaign, tags: tuple[str, ...]) -> dict[int, TagTallies]:
-    """Per community: one row per counted response of its sums per tag (TagTallies).
+def tag_tally_query(campaign, tags: tuple[str, ...]) -> sa.Select:
+    """One row per counted response: its community, then its sums per tag (tag_tally_columns).
 
     One statement (responses LEFT JOIN their tagged answers), so a submit or an exclusion landing
     meanwhile is either wholly in or wholly out. Responses that answered none of the tags' items
     are rows of zeros: they were drawn into the sample all the same, so the bootstrap resamples
-    them too. Rows are in response order, so the same data and seed give the same intervals.
+    them too. Rows are in community and then response order, so the same data and seed give the
+    same intervals, and a community's rows are complete once the next community's begin.
     """
     definition = campaign.survey_version.survey_definition
     items = sorted({item.key for tag_items in _tag_items(definition, tags).values() for item in tag_items})
-    width = 3 * len(tags)
-    columns = tag_tally_columns(definition, tags, items) if items else []
+    columns = tag_tally_columns(definition, tags, items) if items else [
+        sa.literal(zero).label(f"{what}{t}") for t in range(len(tags))
+        for what, zero in (("valid", 0), ("satisfied", 0), ("points", 0.0))]
     joined = responses.outerjoin(answers, sa.and_(answers.c.response_id == responses.c.id,
                                                   answers.c.item.in_(items or [""])))
-    query = (sa.select(responses.c.community_id, *columns)
-             .select_from(joined)
-             .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
-             .group_by(responses.c.community_id, responses.c.id)
-             .order_by(responses.c.community_id, responses.c.id))
-    sums: dict[int, list[np.ndarray]] = {}
+    return (sa.select(responses.c.community_id, *columns)
+            .select_from(joined)
+            .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
+            .group_by(responses.c.community_id, responses.c.id)
+            .order_by(responses.c.community_id, responses.c.id))
+
+
+def community_tallies(connection, query: sa.Select, tags: tuple[str, ...]) -> Iterator[tuple[int, TagTallies]]:
+    """(community, TagTallies) for each community in turn, as the query's rows stream in."""
+    width = 1 + 3 * len(tags)
+    parts: list[np.ndarray] = []
+    current = None
     # yield_per streams (a server-side cursor on PostgreSQL): one chunk of rows in memory at a time.
-    for chunk in db.session.execute(query.execution_options(yield_per=20_000)).partitions():
+    for chunk in connection.execute(query.execution_options(yield_per=20_000)).partitions():
         # Rows as plain tuples: numpy would probe each Row for array interfaces, one failed key lookup apiece.
-        block = np.array([tuple(row) for row in chunk], dtype=float).reshape(len(chunk), 1 + len(columns))
+        block = np.array([tuple(row) for row in chunk], dtype=float).reshape(len(chunk), width)
         for community, rows in _split_by_first_column(block):
-            sums.setdefault(community, []).append(rows if columns else np.zeros((len(rows), width)))
-    tallies = {}
-    for community, parts in sums.items():
-        rows = np.nan_to_num(np.concatenate(parts))  # SUM over no joined answer is NULL
-        tallies[community] = TagTallies(tuple(tags), valid=rows[:, 0::3], satisfied=rows[:, 1::3],
-                                        points=rows[:, 2::3])
-    return tallies
+            if community != current and parts:
+                yield current, _as_tallies(tags, parts)
+                parts = []
+            current = community
+            parts.append(rows)
+    if parts:
+        yield current, _as_tallies(tags, parts)
+
+
+def _as_tallies(tags: tuple[str, ...], parts: list[np.ndarray]) -> TagTallies:
+    rows = np.nan_to_num(np.concatenate(parts))  # SUM over no joined answer is NULL
+    return TagTallies(tuple(tags), valid=rows[:, 0::3], satisfied=rows[:, 1::3], points=rows[:, 2::3])
+
+
+def tag_tallies(campaign, tags: tuple[str, ...]) -> dict[int, TagTallies]:
+    """Per community: one row per counted response of its sums per tag (TagTallies)."""
+    return dict(community_tallies(db.session, tag_tally_query(campaign, tags), tags))
+
+
+_FINISHED = object()
+
+
+def _in_background(connection: sa.Connection, query: sa.Select,
+                   tags: tuple[str, ...]) -> Iterator[tuple[int, TagTallies]]:
+    """community_tallies read by a thread of its own, handed over community by community: the
+    database sums the next communities' answers while this thread resamples the last ones, which on
+    a city's campaign takes about as long. The database (a server, or SQLite's C code) and numpy's
+    loops run without Python's lock, so the two overlap on two cores. The reader has the connection
+    to itself until it is done: the caller must not use it meanwhile."""
+    handed: queue.Queue = queue.Queue(maxsize=32)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in community_tallies(connection, query, tags):
+                if stop.is_set():
+                    return
+                handed.put(item)
+        except Exception as e:  # noqa: BLE001  (not swallowed: handed to the caller, raised there)
+            handed.put(e)
+        finally:
+            handed.put(_FINISHED)
+
+    reader = threading.Thread(target=read, name="tag-tallies", daemon=True)
+    reader.start()
+    try:
+        while (item := handed.get()) is not _FINISHED:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while item is not _FINISHED:  # let the reader finish: it may wait on a full queue
+            item = handed.get()
+        reader.join()
 
 
 def _split_by_first_column(block: np.ndarray):
@@ -190,17 +248,30 @@ def campaign_communities(campaign_id: int) -> list[sa.Row]:
 def score_campaign(campaign, scheme: Scheme, *, replicates: int = 1000, seed: int = 0,
                    confidence: float | None = None) -> tuple[Scheme, SchemeScores, dict[int, TagTallies]]:
     """Every community of the campaign scored by the scheme (with this campaign's numbers for its
-    待填), its survey part bootstrapped over respondents, and the ranking of those with a total."""
+    待填), its survey part bootstrapped over respondents, and the ranking of those with a total.
+    Each community is scored as soon as its respondents' rows have come in (_in_background)."""
     filled = scheme_for_campaign(campaign, scheme)
     tags = tuple(sorted(filled.survey_tags))
-    tallies = tag_tallies(campaign, tags)
     members = campaign_communities(campaign.id)
     entered = entries(campaign.id, scheme.id)
     kinds = {c.id: c.kind.value if c.kind is not None else None for c in members}
-    result = score_with_intervals(filled, tallies, {c: _usable(filled, v) for c, v in entered.items()}, kinds,
-                                  [c.id for c in members], replicates=replicates,
-                                  confidence=campaign.confidence if confidence is None else confidence, seed=seed)
-    return filled, result, tallies
+    confidence = campaign.confidence if confidence is None else confidence
+    query = tag_tally_query(campaign, tags)
+
+    def score(community: int, own: TagTallies | None):
+        return score_one(filled, community, own, _usable(filled, entered.get(community) or {}), kinds[community],
+                         replicates=replicates, confidence=confidence, seed=seed)
+
+    tallies: dict[int, TagTallies] = {}
+    scored = {}
+    # The session's own connection (same transaction, same snapshot); nothing below touches the
+    # database until the reader is done.
+    for community, own in _in_background(db.session.connection(), query, tags):
+        tallies[community] = own
+        if community in kinds:
+            scored[community] = score(community, own)
+    ordered = [scored[c.id] if c.id in scored else score(c.id, None) for c in members]
+    return filled, rank_scored(ordered, replicates=replicates, confidence=confidence, seed=seed), tallies
 
 
 def _number(x) -> float | None:

@@ -129,6 +129,27 @@ def test_a_campaign_scored_with_its_entries_and_interval(app, small):
     assert by_id[a.id].score.indicators["ledger"].points == 20
 
 
+def test_the_background_reader_hands_over_every_community_and_its_failures(app, small):
+    campaign, a, b = small
+    tags = ("test:sat",)
+    query = scores.tag_tally_query(campaign, tags)
+    handed = list(scores._in_background(db.session.connection(), query, tags))
+    assert [c for c, _ in handed] == sorted([a.id, b.id])
+    direct = scores.tag_tallies(campaign, tags)
+    assert all(np.array_equal(own.points, direct[c].points) for c, own in handed)
+    # a caller that stops after the first community does not leave the reader hanging
+    for community, _ in scores._in_background(db.session.connection(), query, tags):
+        break
+    assert community == min(a.id, b.id)
+    # an error in the reader reaches the caller, and the session can go on
+    db.session.rollback()
+    broken = sa.select(sa.text("no_such_column")).select_from(Response.__table__)
+    with pytest.raises(sa.exc.DBAPIError):
+        list(scores._in_background(db.session.connection(), broken, tags))
+    db.session.rollback()
+    assert len(scores.tag_tallies(campaign, tags)) == 2
+
+
 def test_fill_ins_must_add_up_and_are_audited(app, make):
     version = make.version(PILOT)
     community = make.community()
