@@ -212,11 +212,11 @@ def _analysis(function, *args, **kwargs):
         abort(e.status, e.message)
 
 
-@bp.get("/campaigns/<int:campaign_id>/items/<key>/pairwise")
-def item_pairwise(campaign_id: int, key: str):
+@bp.get("/campaigns/<int:campaign_id>/items/<item_key>/pairwise")
+def item_pairwise(campaign_id: int, item_key: str):
     campaign = _campaign_or_404(campaign_id)
     return jsonify(_analysis(
-        analyses.pairwise, campaign, key, request.args.get("group_by", "community"), request.args.get("test", "rate"),
+        analyses.pairwise, campaign, item_key, request.args.get("group_by", "community"), request.args.get("test", "rate"),
         alpha=_alpha_arg(), only_significant=_flag_arg("only_significant", True),
         limit=_integer_arg("limit", 1000, 1, analyses.MAX_PAIRS)))
 
