@@ -206,6 +206,10 @@ def _wave_counts(campaign_id: int, shared: list[_Shared], group_by: str
     return out
 
 
+def _total(per_group: dict[Hashable, tuple[int, int]]) -> tuple[int, int]:
+    return sum(s for s, _ in per_group.values()), sum(n for _, n in per_group.values())
+
+
 def _change(this: tuple[int, int], other: tuple[int, int], confidence: float) -> dict:
     """The figures of both waves and, when both have answers, this − other with Newcombe's interval."""
     (satisfied, n), (other_satisfied, other_n) = this, other
@@ -240,10 +244,8 @@ def compare_campaigns(this: Campaign, other: Campaign, group_by: str | None = No
     items = []
     for s in shared:
         here, there = mine[s.item.key], theirs[s.item.key]
-        total = tuple(map(sum, zip((0, 0), *here.values())))
-        other_total = tuple(map(sum, zip((0, 0), *there.values())))
         entry = {"key": s.item.key, "text": s.item.text, "scale": s.item.scale.key,
-                 **_change(total, other_total, this.confidence)}
+                 **_change(_total(here), _total(there), this.confidence)}
         if group_by is not None:
             entry["groups"] = [{**names[k], **_change(here.get(k, (0, 0)), there.get(k, (0, 0)), this.confidence)}
                                for k in sorted(here.keys() | there.keys(), key=lambda k: _sort_key(names[k]))]
