@@ -35,6 +35,8 @@ responses = Response.__table__
 
 #: The tag of the overall-satisfaction item drivers are measured against (surveys/README.md).
 OVERALL_TAG = "overall:satisfaction"
+#: The groups pairwise tests and waves compare (a subset of queries.GROUPINGS).
+GROUPINGS = ("community", "street", "district", "channel")
 #: Pairwise tests: the pairs one request returns at most (742 communities make 274,911 pairs).
 MAX_PAIRS = 10_000
 TESTS = ("rate", "rank")
@@ -101,8 +103,8 @@ def pairwise(campaign: Campaign, item_key: str, group_by: str = "community", tes
     ``alpha`` (default 1 − the campaign's confidence) are returned, at most ``limit`` of them,
     smallest adjusted p first; ``pairs_tested`` and ``significant`` say how many there were.
     """
-    if group_by not in queries.GROUPINGS:
-        raise AnalysisError(400, f"group_by must be one of {', '.join(queries.GROUPINGS)}; got {group_by!r}")
+    if group_by not in GROUPINGS:
+        raise AnalysisError(400, f"group_by must be one of {', '.join(GROUPINGS)}; got {group_by!r}")
     if test not in TESTS:
         raise AnalysisError(400, f"test must be one of {', '.join(TESTS)}; got {test!r}")
     if not 1 <= limit <= MAX_PAIRS:
@@ -227,8 +229,8 @@ def compare_campaigns(this: Campaign, other: Campaign, group_by: str | None = No
     """Each likert item both campaigns ask (same key and scale): the satisfaction rate of each and
     the difference this − other with Newcombe's interval at this campaign's confidence, overall
     and, with ``group_by``, per group that has answers in either. Counted responses only."""
-    if group_by is not None and group_by not in queries.GROUPINGS:
-        raise AnalysisError(400, f"group_by must be one of {', '.join(queries.GROUPINGS)}; got {group_by!r}")
+    if group_by is not None and group_by not in GROUPINGS:
+        raise AnalysisError(400, f"group_by must be one of {', '.join(GROUPINGS)}; got {group_by!r}")
     if this.id == other.id:
         raise AnalysisError(400, "compare a campaign with another campaign (another wave), not with itself")
     shared, differing = shared_items(this, other)

@@ -396,7 +396,8 @@ def test_bad_input_is_a_json_error_and_changes_nothing(client, world, make):
     cases = {
         f"{base}/items/nope/pairwise": (404, "nope"),
         f"{base}/items/heard/pairwise": (400, "likert"),
-        f"{base}/items/q1/pairwise?group_by=village": (400, "group_by"),
+        f"{base}/items/q1/pairwise?group_by=village": (400, "community, street, district, channel"),
+        f"{base}/items/q1/pairwise?group_by=campaign": (400, "group_by"),
         f"{base}/items/q1/pairwise?test=t": (400, "test"),
         f"{base}/items/q1/pairwise?limit=0": (400, "limit"),
         f"{base}/items/q1/pairwise?limit=abc": (400, "limit"),
