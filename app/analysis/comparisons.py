@@ -2,7 +2,8 @@
 
 - independence_test: chi-square test of independence (community × answer);
 - kruskal_wallis: do the communities' answers sit at the same level? (tie-corrected, from counts);
-- pairwise_rate_tests and pairwise_mann_whitney: every pair of groups, p-values Holm-adjusted;
+- pairwise_rate_tests and pairwise_mann_whitney: every pair of groups, p-values Holm-adjusted
+  (the *_table variants give the same as arrays, for hundreds of groups);
 - compare_waves: a satisfaction rate now against an earlier wave, with Newcombe's interval.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 from scipy.stats import chi2, chi2_contingency, norm
@@ -110,54 +110,90 @@ class PairwiseTest:
     adjusted_pvalue: float
 
 
-def pairwise_rate_tests(satisfied: Sequence[int], n: Sequence[int]) -> list[PairwiseTest]:
+@dataclass(frozen=True)
+class PairwiseTable:
+    """Every pair's test as arrays, one entry per pair (first < second, in input order): 742
+    communities make 274,911 pairs, too many for one Python object each."""
+
+    first: np.ndarray
+    second: np.ndarray
+    statistic: np.ndarray
+    pvalue: np.ndarray
+    #: Holm-adjusted over all pairs of the table.
+    adjusted_pvalue: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def row(self, i: int) -> PairwiseTest:
+        return PairwiseTest(int(self.first[i]), int(self.second[i]), float(self.statistic[i]),
+                            float(self.pvalue[i]), float(self.adjusted_pvalue[i]))
+
+    def tests(self) -> list[PairwiseTest]:
+        return [self.row(i) for i in range(len(self))]
+
+
+def _pairs(present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (a, b) with a < b among the positions ``present``, in the order itertools.combinations gives."""
+    a, b = np.triu_indices(len(present), k=1)
+    return present[a], present[b]
+
+
+def _pairwise_table(a, b, statistic, p) -> PairwiseTable:
+    p = np.asarray(p, dtype=float)
+    adjusted = holm_adjust(p) if len(p) else np.empty(0)
+    return PairwiseTable(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64),
+                         np.asarray(statistic, dtype=float), p, adjusted)
+
+
+def pairwise_rate_table(satisfied: Sequence[int], n: Sequence[int]) -> PairwiseTable:
     """Two-proportion z test (pooled) of the satisfaction rate for every pair of groups; the
     statistic is z for first − second. Groups with no answers are skipped."""
     satisfied = np.asarray(satisfied, dtype=float)
     n = np.asarray(n, dtype=float)
-    if satisfied.shape != n.shape or np.any(satisfied < 0) or np.any(satisfied > n):
+    if satisfied.shape != n.shape or satisfied.ndim != 1 or np.any(satisfied < 0) or np.any(satisfied > n):
         raise ValueError("need 0 <= satisfied <= n, one of each per group")
-    pairs = [(a, b) for a, b in combinations(range(len(n)), 2) if n[a] > 0 and n[b] > 0]
-    if not pairs:
-        return []
-    a, b = np.array(pairs).T
+    a, b = _pairs(np.flatnonzero(n > 0))
     pooled = (satisfied[a] + satisfied[b]) / (n[a] + n[b])
     se = np.sqrt(pooled * (1 - pooled) * (1 / n[a] + 1 / n[b]))
     difference = satisfied[a] / n[a] - satisfied[b] / n[b]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, difference / se, 0.0)  # both all-satisfied or none: no difference
-    p = 2 * norm.sf(np.abs(z))
-    return [PairwiseTest(int(x), int(y), float(s), float(q), float(r))
-            for x, y, s, q, r in zip(a, b, z, p, holm_adjust(p))]
+    return _pairwise_table(a, b, z, 2 * norm.sf(np.abs(z)))
 
 
-def pairwise_mann_whitney(counts) -> list[PairwiseTest]:
+def pairwise_rate_tests(satisfied: Sequence[int], n: Sequence[int]) -> list[PairwiseTest]:
+    """pairwise_rate_table as one PairwiseTest per pair."""
+    return pairwise_rate_table(satisfied, n).tests()
+
+
+def pairwise_mann_whitney_table(counts) -> PairwiseTable:
     """Mann–Whitney U for every pair of groups from a count table whose columns run best level
     first (the scale's order): normal approximation with the tie correction and a continuity
     correction, as scipy.stats.mannwhitneyu (method="asymptotic"). The statistic is U of the first
     group: of all (first, second) answer pairs, how many the first answered better (ties half).
-    Groups without answers are skipped."""
-    table = _table(counts)[:, ::-1]  # ranks run from the worst level up
-    present = np.flatnonzero(table.sum(axis=1) > 0)
-    results = []
-    for a, b in combinations(present, 2):
-        first, second = table[a], table[b]
-        both = first + second
-        n1, n2 = first.sum(), second.sum()
-        n = n1 + n2
-        midranks = np.cumsum(both) - (both - 1) / 2
-        u1 = first @ midranks - n1 * (n1 + 1) / 2
-        mean = n1 * n2 / 2
-        tie_term = np.sum(both**3 - both) / (n * (n - 1))
+    Groups without answers are skipped. All pairs at once (pairs × levels arrays)."""
+    table = _table(counts)[:, ::-1].astype(float)  # ranks run from the worst level up
+    a, b = _pairs(np.flatnonzero(table.sum(axis=1) > 0))
+    first, second = table[a], table[b]
+    both = first + second
+    n1, n2 = first.sum(axis=1), second.sum(axis=1)
+    n = n1 + n2
+    midranks = np.cumsum(both, axis=1) - (both - 1) / 2
+    u1 = np.einsum("ij,ij->i", first, midranks) - n1 * (n1 + 1) / 2
+    mean = n1 * n2 / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tie_term = np.sum(both**3 - both, axis=1) / (n * (n - 1))
         sd = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term))
-        if sd == 0:  # every answer the same level: nothing to tell apart
-            p = 1.0
-        else:
-            z = (max(u1, n1 * n2 - u1) - mean - 0.5) / sd
-            p = min(1.0, 2 * float(norm.sf(z)))
-        results.append((int(a), int(b), float(u1), p))
-    adjusted = holm_adjust([r[3] for r in results]) if results else []
-    return [PairwiseTest(a, b, u, p, float(q)) for (a, b, u, p), q in zip(results, adjusted)]
+        z = (np.maximum(u1, n1 * n2 - u1) - mean - 0.5) / sd
+    # sd 0: every answer the same level, nothing to tell apart.
+    p = np.where(sd > 0, np.minimum(1.0, 2 * norm.sf(np.where(sd > 0, z, 0.0))), 1.0)
+    return _pairwise_table(a, b, u1, p)
+
+
+def pairwise_mann_whitney(counts) -> list[PairwiseTest]:
+    """pairwise_mann_whitney_table as one PairwiseTest per pair."""
+    return pairwise_mann_whitney_table(counts).tests()
 
 
 @dataclass(frozen=True)

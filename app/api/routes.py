@@ -9,7 +9,7 @@ from flask import Response, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from ..definitions.schemes import FillInError
-from ..evaluation import scores, weighting
+from ..evaluation import analyses, scores, weighting
 from ..evaluation.queries import GROUPINGS
 from ..evaluation.summary import campaign_summary, check_grouping
 from ..extensions import csrf, db
@@ -169,6 +169,75 @@ def community_margins(campaign_id: int, community_id: int):
     db.session.commit()
     return jsonify(campaign_id=campaign_id, community_id=community_id, changed=changed,
                    margins=weighting.stored_margins(campaign_id, community_id))
+
+
+# -- comparisons, reliability, drivers (aggregates: public, like the summary) ----------------
+
+
+def _flag_arg(name: str, default: bool) -> bool:
+    raw = request.args.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("1", "true", "yes", "0", "false", "no"):
+        abort(400, f"{name} must be true or false; got {request.args[name]!r}")
+    return raw in ("1", "true", "yes")
+
+
+def _alpha_arg() -> float | None:
+    raw = request.args.get("alpha", "")
+    if raw == "":
+        return None
+    try:
+        alpha = float(raw)
+    except ValueError:
+        alpha = -1.0
+    if not 0 < alpha <= 0.5:
+        abort(400, f"alpha must be a number above 0 and at most 0.5; got {raw!r}")
+    return alpha
+
+
+def _community_arg(campaign: Campaign) -> int | None:
+    if request.args.get("community", "") == "":
+        return None
+    community_id = _integer_arg("community", 0, 1, 2**31 - 1)
+    _analysis(analyses.check_community, campaign, community_id)
+    return community_id
+
+
+def _analysis(function, *args, **kwargs):
+    """Call into app.evaluation.analyses; a question the campaign cannot answer becomes its JSON error."""
+    try:
+        return function(*args, **kwargs)
+    except analyses.AnalysisError as e:
+        abort(e.status, e.message)
+
+
+@bp.get("/campaigns/<int:campaign_id>/items/<item_key>/pairwise")
+def item_pairwise(campaign_id: int, item_key: str):
+    campaign = _campaign_or_404(campaign_id)
+    return jsonify(_analysis(
+        analyses.pairwise, campaign, item_key, request.args.get("group_by", "community"), request.args.get("test", "rate"),
+        alpha=_alpha_arg(), only_significant=_flag_arg("only_significant", True),
+        limit=_integer_arg("limit", 1000, 1, analyses.MAX_PAIRS)))
+
+
+@bp.get("/campaigns/<int:campaign_id>/compare/<int:other_id>")
+def compare_campaigns(campaign_id: int, other_id: int):
+    campaign, other = _campaign_or_404(campaign_id), _campaign_or_404(other_id)
+    return jsonify(_analysis(analyses.compare_campaigns, campaign, other, request.args.get("group_by") or None))
+
+
+@bp.get("/campaigns/<int:campaign_id>/reliability")
+def campaign_reliability(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    return jsonify(_analysis(analyses.reliability, campaign, _community_arg(campaign)))
+
+
+@bp.get("/campaigns/<int:campaign_id>/drivers")
+def campaign_drivers(campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    return jsonify(_analysis(analyses.driver_analysis, campaign, _community_arg(campaign),
+                             request.args.get("performance", "rate")))
 
 
 @bp.get("/openapi.yaml")

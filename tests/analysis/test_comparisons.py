@@ -18,6 +18,8 @@ from app.analysis.comparisons import (
     independence_test,
     kruskal_wallis,
     pairwise_mann_whitney,
+    pairwise_mann_whitney_table,
+    pairwise_rate_table,
     pairwise_rate_tests,
 )
 
@@ -96,6 +98,25 @@ def test_pairwise_mann_whitney_matches_scipy():
         assert t.pvalue == pytest.approx(reference.pvalue, abs=CLOSED)
     reference = multipletests([t.pvalue for t in tests], method="holm")[1]
     np.testing.assert_allclose([t.adjusted_pvalue for t in tests], reference, atol=CLOSED)
+
+
+def test_pairwise_mann_whitney_of_one_level_pairs_and_tiny_groups_matches_scipy():
+    # 0 and 1 answer only level "5": their pair has no spread (p = 1); 2 has a single answer.
+    table = np.array([[4, 0, 0, 0, 0], [2, 0, 0, 0, 0], [0, 0, 1, 0, 0], [3, 1, 0, 2, 5]])
+    for t in pairwise_mann_whitney(table):
+        first, second = written_out(table[t.first]), written_out(table[t.second])
+        if t.first == 0 and t.second == 1:
+            assert t.pvalue == 1.0
+            continue
+        reference = mannwhitneyu(first, second, method="asymptotic", use_continuity=True)
+        assert t.statistic == pytest.approx(reference.statistic, abs=CLOSED)
+        assert t.pvalue == pytest.approx(reference.pvalue, abs=CLOSED)
+
+
+@pytest.mark.parametrize("table", [np.zeros((3, 5), dtype=int), np.array([[1, 2, 0, 0, 0]])])
+def test_pairwise_tables_with_fewer_than_two_groups_answering_are_empty(table):
+    assert len(pairwise_mann_whitney_table(table)) == 0
+    assert len(pairwise_rate_table(table[:, 0], table.sum(axis=1))) == 0
 
 
 @pytest.mark.parametrize(("earlier", "later"), [((120, 200), (150, 210)), ((0, 15), (3, 20)),

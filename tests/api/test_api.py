@@ -58,9 +58,10 @@ def test_a_wrong_method_is_a_json_405(client, app):
 
 def test_the_openapi_file_describes_every_api_route(client, app):
     spec = yaml.safe_load(client.get("/api/v1/openapi.yaml").data)
-    documented = {re.sub(r"\{(\w+)\}", r"<int:\1>", path) for path in spec["paths"]}
-    routes = {rule.rule for rule in app.url_map.iter_rules()
+    # Flask's <int:campaign_id> is OpenAPI's {campaign_id}.
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("openapi.yaml")}
+    documented = set(spec["paths"])
     assert routes == documented
 
 
