@@ -110,11 +110,24 @@ def tag_tally_query(campaign, tags: tuple[str, ...]) -> sa.Select:
     columns = tag_tally_columns(definition, tags, items) if items else [
         sa.literal(zero).label(f"{what}{t}") for t in range(len(tags))
         for what, zero in (("valid", 0), ("satisfied", 0), ("points", 0.0))]
+    counted = (responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
+    if items and db.session.get_bind().dialect.name == "postgresql":
+        # Each response's sums in a LATERAL subquery: PostgreSQL then walks the responses in
+        # community order (an index, then an incremental sort by id) and hands out the first rows at
+        # once, where a GROUP BY over the join makes it sum every answer before the first row.
+        sums = sa.select(*columns).where(answers.c.response_id == responses.c.id,
+                                         answers.c.item.in_(items)).lateral("sums")
+        return (sa.select(responses.c.community_id, *sums.c)
+                .select_from(responses.outerjoin(sums, sa.true()))
+                .where(*counted)
+                .order_by(responses.c.community_id, responses.c.id))
+    # SQLite reads the responses through their (campaign, community) index, whose entries end in the
+    # row id: already in this order, so the rows stream as they are summed.
     joined = responses.outerjoin(answers, sa.and_(answers.c.response_id == responses.c.id,
                                                   answers.c.item.in_(items or [""])))
     return (sa.select(responses.c.community_id, *columns)
             .select_from(joined)
-            .where(responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
+            .where(*counted)
             .group_by(responses.c.community_id, responses.c.id)
             .order_by(responses.c.community_id, responses.c.id))
 
