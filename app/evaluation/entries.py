@@ -10,11 +10,12 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from .. import audit
-from ..definitions.schemes import FILLABLE, Indicator, Scheme, filled_scheme
+from ..definitions.schemes import FILLABLE, FillInError, Indicator, Scheme, filled_scheme
 from ..extensions import db
 from ..models import Account, Campaign, CampaignCommunity
 from ..models.scoring import IndicatorEntry, SchemeSetting
 from ..models.types import utcnow
+from ..templating import local_time
 
 #: The kinds of leaf an evaluator enters a value for.
 ENTERED_FEEDS = ("levels", "standard", "entered")
@@ -24,6 +25,36 @@ def setting_for(campaign_id: int, scheme_id: str) -> SchemeSetting | None:
     """The district's numbers for a scheme's 待填 in this campaign (None: none stored yet)."""
     return db.session.scalar(sa.select(SchemeSetting).where(SchemeSetting.campaign_id == campaign_id,
                                                             SchemeSetting.scheme_id == scheme_id))
+
+
+def locked_message(setting: SchemeSetting | None) -> str | None:
+    """Why nothing may change, when the scores of this scheme and campaign are 定稿 (None: they are not)."""
+    if setting is None or setting.locked_at is None:
+        return None
+    who = setting.locked_by.display_name if setting.locked_by else "区级管理员"
+    return (f"这次测评的评分已于 {local_time(setting.locked_at)} 由{who}定稿，不能再改。"
+            "确实需要改动，请区级管理员先解除定稿")
+
+
+def set_locked(campaign: Campaign, scheme: Scheme, locked: bool, *, actor: Account | None = None) -> bool:
+    """定稿 (or lift it) for this scheme in this campaign, audited. Returns whether anything changed."""
+    setting = setting_for(campaign.id, scheme.id)
+    if (setting is not None and setting.locked_at is not None) == locked:
+        return False
+    actor = actor or audit.acting_account()
+    if setting is None:
+        setting = SchemeSetting(campaign_id=campaign.id, scheme_id=scheme.id, fill_ins={}, updated_at=utcnow())
+        db.session.add(setting)
+    before = {"locked_at": setting.locked_at, "locked_by_id": setting.locked_by_id}
+    setting.locked_at = utcnow() if locked else None
+    setting.locked_by_id = (actor.id if actor else None) if locked else None
+    db.session.flush()
+    audit.record("lock" if locked else "unlock", "scheme_setting", setting.id, actor=actor,
+                 before={k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in before.items()},
+                 after={"campaign_id": campaign.id, "scheme_id": scheme.id,
+                        "locked_at": setting.locked_at.isoformat() if setting.locked_at else None,
+                        "locked_by_id": setting.locked_by_id})
+    return True
 
 
 class EntryError(ValueError):
@@ -66,6 +97,8 @@ def save_fill_ins(campaign: Campaign, scheme: Scheme, values: Mapping[str, Mappi
     cleaned = {key: fields for key, fields in cleaned.items() if fields}
     filled_scheme(scheme, cleaned)  # raises FillInError / ValueError
     setting = setting_for(campaign.id, scheme.id)
+    if (message := locked_message(setting)) is not None:
+        raise FillInError([message])
     if setting is not None and setting.fill_ins == cleaned:
         return setting  # nothing changed: nothing to audit
     before = None if setting is None else {"fill_ins": setting.fill_ins}
@@ -93,6 +126,8 @@ def save_entries(campaign: Campaign, scheme: Scheme, community_id: int, values: 
     member = db.session.get(CampaignCommunity, (campaign.id, community_id))
     if member is None:
         raise EntryError("这个社区不在本次测评里")
+    if (message := locked_message(setting_for(campaign.id, scheme.id))) is not None:
+        raise EntryError(message)
     by_id = scheme.indicators_by_id
     checked: dict[str, float | None] = {}
     for indicator_id, value in values.items():

@@ -287,6 +287,10 @@ def score_campaign(campaign, scheme: Scheme, *, replicates: int = 1000, seed: in
     return filled, rank_scored(ordered, replicates=replicates, confidence=confidence, seed=seed), tallies
 
 
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
 def _number(x) -> float | None:
     return None if x is None else float(x)
 
@@ -356,6 +360,8 @@ def campaign_scores(campaign, scheme: Scheme, *, replicates: int = 1000, seed: i
                                   for i, d in filled.walk()]},
         # What "score" is: total points, or the 百分制 share of full marks for a scheme without full points.
         "score_unit": "percent" if filled.combine == "weighted" and filled.points is None else "points",
+        # 定稿: when the district filed these scores (entries and numbers are refused since); None while open.
+        "locked_at": _iso(setting.locked_at) if (setting := setting_for(campaign.id, scheme.id)) else None,
         "replicates": result.replicates,
         "seed": result.seed,
         "confidence": result.confidence,

@@ -8,9 +8,19 @@ from sqlalchemy.exc import IntegrityError
 
 from ..definitions.schemes import FillInError
 from ..evaluation import scores as scoring
-from ..evaluation.entries import EntryConflict, EntryError, entry_leaves, save_entries, save_fill_ins, setting_for
+from ..evaluation.entries import (
+    EntryConflict,
+    EntryError,
+    entry_leaves,
+    locked_message,
+    save_entries,
+    save_fill_ins,
+    set_locked,
+    setting_for,
+)
 from ..extensions import db
 from ..models import Region, Role
+from ..staff.forms import StaffForm
 from ..staff.views.common import campaign_or_404, form_errors, may_score
 from . import bp
 from .forms import entries_from, entry_form, fill_in_form, fill_ins_from
@@ -45,7 +55,25 @@ def scores(campaign_id: int):
         flash("本次测评填入的分值或权重与评分方案对不上：" + "；".join(e.messages))
         return redirect(url_for("evaluators.numbers", campaign_id=campaign.id, scheme_id=scheme.id), 303)
     return render_template("evaluators/scores.html", campaign=campaign, scheme=scheme, result=result,
-                           leaves=entry_leaves(scoring.scheme_for_campaign(campaign, scheme)))
+                           leaves=entry_leaves(scoring.scheme_for_campaign(campaign, scheme)),
+                           locked=locked_message(setting_for(campaign.id, scheme.id)), lock_form=StaffForm())
+
+
+@bp.post("/campaigns/<int:campaign_id>/schemes/<scheme_id>/lock")
+@may_score
+def lock(campaign_id: int, scheme_id: str):
+    """定稿 (lock=1) or lift it (lock=0): the district's admin files the scores as they stand."""
+    campaign, _, scheme = _campaign_and_scheme(campaign_id, scheme_id)
+    if current_user.role is not Role.ADMIN:
+        abort(403)
+    form = StaffForm()
+    if not form.validate() or request.form.get("lock") not in ("0", "1"):
+        abort(400)
+    locking = request.form["lock"] == "1"
+    if set_locked(campaign, scheme, locking):
+        db.session.commit()
+        flash("已定稿：评分和分值、权重都不能再改。" if locking else "已解除定稿，可以再改评分。")
+    return redirect(url_for("evaluators.scores", campaign_id=campaign.id, scheme=scheme.id), 303)
 
 
 @bp.route("/campaigns/<int:campaign_id>/schemes/<scheme_id>/numbers", methods=["GET", "POST"])
@@ -118,4 +146,5 @@ def entries(campaign_id: int, scheme_id: str, community_id: int):
                         for name, messages in form.errors.items() for message in messages]
     return render_template("evaluators/entries.html", campaign=campaign, scheme=filled, community=community,
                            form=form, leaves=list(enumerate(leaves)), stored=stored,
+                           locked=locked_message(setting_for(campaign.id, scheme.id)),
                            problems=problems), 400 if problems else 200

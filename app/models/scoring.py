@@ -29,9 +29,13 @@ class SchemeSetting(db.Model):
     fill_ins: Mapped[dict] = mapped_column(JSONDocument, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    #: 定稿: once set, the scores stand as filed; entries and numbers are refused until it is lifted.
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
 
     campaign: Mapped[Campaign] = relationship()
-    updated_by: Mapped[Account | None] = relationship()
+    updated_by: Mapped[Account | None] = relationship(foreign_keys=[updated_by_id])
+    locked_by: Mapped[Account | None] = relationship(foreign_keys=[locked_by_id])
 
     __table_args__ = (sa.UniqueConstraint("campaign_id", "scheme_id"),)
 

@@ -20,7 +20,7 @@ ACTION_LABELS = {
     "create": "新建", "edit": "修改", "open": "开始", "close": "结束", "import": "导入",
     "check": "检查可疑回答", "exclude": "不计入统计", "include": "重新计入", "login": "登录",
     "account": "账号变更", "enter": "录入", "resolve": "核对后保存", "correct": "按纸质问卷更正",
-    "retire": "停用", "restore": "恢复使用", "clear": "清除",
+    "retire": "停用", "restore": "恢复使用", "clear": "清除", "lock": "定稿", "unlock": "解除定稿",
 }
 
 OBJECT_LABELS = {
@@ -38,7 +38,7 @@ FIELD_LABELS = {
     # responses and paper entry
     "exclusion_reason": "不计入原因", "reason": "原因", "channel": "渠道", "community_id": "社区", "campaign_id": "调查",
     "site_id": "考评点", "paper_serial": "问卷编号", "pass": "第几遍录入", "pass_number": "第几遍录入",
-    "entered_by_id": "录入人", "response_id": "回答",
+    "entered_by_id": "录入人", "response_id": "回答", "locked_at": "定稿时间", "locked_by_id": "定稿人",
     # accounts
     "username": "用户名", "display_name": "姓名", "role": "角色", "region_id": "负责的区域", "active": "可以登录",
     "password": "密码",
@@ -60,7 +60,8 @@ FIELD_LABELS = {
 SECRET_FIELDS = {"password": "已重设", "password_hash": "已重设"}
 
 #: Fields holding an ISO time (audit.snapshot writes times so), shown in China time.
-TIME_FIELDS = {"opens_at", "closes_at", "created_at", "entered_at", "submitted_at", "used_at", "retired_at"}
+TIME_FIELDS = {"opens_at", "closes_at", "created_at", "entered_at", "submitted_at", "used_at", "retired_at",
+               "locked_at"}
 
 #: Fields holding an enum's value, shown as its label.
 ENUM_FIELDS: dict[str, type[enum.Enum]] = {"role": Role, "kind": CommunityKind, "level": RegionLevel,
@@ -75,7 +76,7 @@ INNER_LABELS = {"first": "第一遍", "second": "第二遍", "age_band": "年龄
 #: Fields holding the id of another record, and which kind of name it is.
 REFERENCE_FIELDS = {"region_id": "regions", "community_id": "regions", "parent_id": "regions",
                     "campaign_id": "campaigns", "site_id": "sites", "survey_version_id": "survey_versions",
-                    "entered_by_id": "accounts"}
+                    "entered_by_id": "accounts", "locked_by_id": "accounts"}
 
 #: Audited object types that have a name, and which kind of name it is.
 OBJECT_NAMES = {"campaign": "campaigns", "site": "sites", "region": "regions", "account": "accounts",

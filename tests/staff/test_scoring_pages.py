@@ -141,3 +141,31 @@ def test_a_note_without_a_value_is_refused_not_dropped(as_role, world):
     assert refused.status_code == 400
     assert "写了依据但没有评分" in refused.get_data(as_text=True)
     assert stored_entries() == {}
+
+
+def test_the_district_files_the_scores_and_nothing_changes_until_it_lifts_that(as_role, world):
+    admin, evaluator = as_role("admin"), as_role("evaluator")
+    a = world.campaigns["A"].id
+    lock = f"/evaluate/campaigns/{a}/schemes/{SCHEME}/lock"
+    assert evaluator.post(paths(world)["entries"], data={**shown(evaluator, world), "n0": "0.8"}).status_code == 303
+    # only the district's admin files them
+    assert evaluator.post(lock, data={"csrf_token": csrf_of(evaluator), "lock": "1"}).status_code == 403
+    assert admin.post(lock, data={"csrf_token": csrf_of(admin), "lock": "maybe"}).status_code == 400
+    assert admin.post(lock, data={"csrf_token": csrf_of(admin), "lock": "1"}).status_code == 303
+    assert "定稿，不能再改" in admin.get(paths(world)["scores"]).get_data(as_text=True)
+    # entries and numbers are refused in Chinese, nothing stored
+    refused = evaluator.post(paths(world)["entries"], data={**shown(evaluator, world), "n0": "1"})
+    assert refused.status_code == 400 and "定稿，不能再改" in refused.get_data(as_text=True)
+    numbers = admin.post(paths(world)["numbers"], data={"csrf_token": csrf_of(admin), "n0_entered": "y"})
+    assert numbers.status_code == 400 and "定稿，不能再改" in numbers.get_data(as_text=True)
+    assert stored_entries() == {"org-coordination": (0.8, None)}
+    assert db.session.scalar(sa.select(SchemeSetting.fill_ins)) == {}
+    # lifted: entries go in again; both steps are in the audit log
+    assert admin.post(lock, data={"csrf_token": csrf_of(admin), "lock": "0"}).status_code == 303
+    assert evaluator.post(paths(world)["entries"], data={**shown(evaluator, world), "n0": "1"}).status_code == 303
+    assert stored_entries() == {"org-coordination": (1.0, None)}
+    actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.object_type == "scheme_setting")
+                                 .order_by(AuditEntry.id)).all()
+    assert actions == ["lock", "unlock"]
+    log = admin.get("/staff/audit").get_data(as_text=True)
+    assert "解除定稿" in log and "定稿时间" in log
