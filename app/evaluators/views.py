@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +20,7 @@ from ..evaluation.entries import (
     set_locked,
     setting_for,
 )
+from ..evaluation.ranking_export import as_csv, as_xlsx, method_lines, ranking_rows
 from ..extensions import db
 from ..models import Region, Role
 from ..staff.forms import StaffForm
@@ -57,6 +60,26 @@ def scores(campaign_id: int):
     return render_template("evaluators/scores.html", campaign=campaign, scheme=scheme, result=result,
                            leaves=entry_leaves(scoring.scheme_for_campaign(campaign, scheme)),
                            locked=locked_message(setting_for(campaign.id, scheme.id)), lock_form=StaffForm())
+
+
+@bp.get("/campaigns/<int:campaign_id>/scores.<any(csv, xlsx):kind>")
+@may_score
+def scores_file(campaign_id: int, kind: str):
+    """The ranking as a file for Excel/WPS: the same figures as the page and the scores API."""
+    campaign, _, scheme = _campaign_and_scheme(campaign_id, request.args.get("scheme") or "")
+    try:
+        result = scoring.campaign_scores(campaign, scheme)
+    except FillInError:
+        return redirect(url_for("evaluators.numbers", campaign_id=campaign.id, scheme_id=scheme.id), 303)
+    header, rows = ranking_rows(result)
+    if kind == "csv":
+        body, mimetype = as_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body = as_xlsx(header, rows, method_lines(result))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"{campaign.name}-{scheme.title}-排名.{kind}"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 @bp.post("/campaigns/<int:campaign_id>/schemes/<scheme_id>/lock")

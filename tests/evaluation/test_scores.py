@@ -208,6 +208,53 @@ def logged_in(app, region, role=Role.ADMIN):
     return client
 
 
+def jinniu_world(app, make):
+    """Three communities scored by the Jinniu composite: entries, weights and 40 residents each."""
+    version = make.version(PILOT)
+    first = make.community(name="社区0")
+    communities = [first] + [make.community(name=f"社区{i}", street=first.parent) for i in (1, 2)]
+    campaign = make.campaign(version, communities, one_per_device=False)
+    db.session.commit()
+    client = logged_in(app, first.parent.parent)
+    save_fill_ins(campaign, JINNIU, WEIGHTS)
+    rng = random.Random(3)
+    for i, community in enumerate(communities):
+        save_entries(campaign, JINNIU, community.id, {"self": 90.0, "street-peer": 80.0, "district": 70.0 + 10 * i})
+        for _ in range(40):
+            aware = rng.choice("4321")
+            answers = [("funds_aware", aware)]
+            if aware in "432":
+                answers.append(("funds_sat", rng.choice("54321" if i else "5543")))
+            submit(campaign, community, answers)
+    db.session.commit()
+    return campaign, client
+
+
+def test_the_ranking_downloads_as_csv_and_xlsx_with_the_apis_figures(app, make):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    campaign, client = jinniu_world(app, make)
+    api = client.get(f"/api/v1/campaigns/{campaign.id}/scores?scheme=jinniu-funds").get_json()
+    want = [(c["rank"], c["code"], c["name"], round(c["score"], 2), c["rank_interval"]["low"], c["rank_interval"]["high"])
+            for c in api["communities"]]
+    response = client.get(f"/evaluate/campaigns/{campaign.id}/scores.csv?scheme=jinniu-funds")
+    assert response.status_code == 200 and response.data.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert [(int(r["排名"]), r["社区编码"], r["社区"], float(r["总分"]), int(r["排名范围（最好）"]),
+             int(r["排名范围（最差）"])) for r in rows] == want
+    assert "回答全都一样" in rows[[r["社区"] for r in rows].index("社区0")]["说明"]
+    book = load_workbook(io.BytesIO(client.get(f"/evaluate/campaigns/{campaign.id}/scores.xlsx?scheme=jinniu-funds").data))
+    table = list(book["排名"].iter_rows(values_only=True))
+    assert table[0][:5] == ("排名", "排名范围（最好）", "排名范围（最差）", "社区编码", "社区")
+    assert [(r[0], r[3], r[4], r[6], r[1], r[2]) for r in table[1:]] == want
+    assert ("定稿", "未定稿") in list(book["说明"].iter_rows(values_only=True))
+    # the scheme must be named
+    assert client.get(f"/evaluate/campaigns/{campaign.id}/scores.csv").status_code == 404
+
+
 def test_the_scores_api_ranks_the_jinniu_composite_with_intervals(app, make):
     version = make.version(PILOT)
     first = make.community(name="社区0")
