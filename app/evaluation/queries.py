@@ -155,14 +155,6 @@ def respondent_table(campaign_id: int, group_by: str = "community") -> list[sa.R
         .select_from(source).group_by(group, per_community.c.channel)).all()
 
 
-def respondent_counts(campaign_id: int, group_by: str = "community") -> dict:
-    """Counted (not excluded) responses per group: the denominator of ``missing``."""
-    counts: dict = {}
-    for group, _channel, n in respondent_table(campaign_id, group_by):
-        counts[group] = counts.get(group, 0) + n
-    return counts
-
-
 def campaign_regions(campaign_id: int, group_by: str, also: Collection[int] = ()) -> list[sa.Row]:
     """(id, code, name, target) of the regions a geographic summary lists, by code: the
     campaign's communities (with their target sample) or their streets or districts (target

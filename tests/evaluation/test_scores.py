@@ -227,7 +227,7 @@ def jinniu_world(app, make):
                 answers.append(("funds_sat", rng.choice("54321" if i else "5543")))
             submit(campaign, community, answers)
     db.session.commit()
-    return campaign, client
+    return campaign, client, communities
 
 
 def test_the_ranking_downloads_as_csv_and_xlsx_with_the_apis_figures(app, make):
@@ -235,7 +235,7 @@ def test_the_ranking_downloads_as_csv_and_xlsx_with_the_apis_figures(app, make):
     import io
 
     from openpyxl import load_workbook
-    campaign, client = jinniu_world(app, make)
+    campaign, client, _ = jinniu_world(app, make)
     api = client.get(f"/api/v1/campaigns/{campaign.id}/scores?scheme=jinniu-funds").get_json()
     want = [(c["rank"], c["code"], c["name"], round(c["score"], 2), c["rank_interval"]["low"], c["rank_interval"]["high"])
             for c in api["communities"]]
@@ -256,23 +256,7 @@ def test_the_ranking_downloads_as_csv_and_xlsx_with_the_apis_figures(app, make):
 
 
 def test_the_scores_api_ranks_the_jinniu_composite_with_intervals(app, make):
-    version = make.version(PILOT)
-    first = make.community(name="社区0")
-    communities = [first] + [make.community(name=f"社区{i}", street=first.parent) for i in (1, 2)]
-    campaign = make.campaign(version, communities, one_per_device=False)
-    db.session.commit()
-    client = logged_in(app, first.parent.parent)
-    save_fill_ins(campaign, JINNIU, WEIGHTS)
-    rng = random.Random(3)
-    for i, community in enumerate(communities):
-        save_entries(campaign, JINNIU, community.id, {"self": 90.0, "street-peer": 80.0, "district": 70.0 + 10 * i})
-        for _ in range(40):
-            aware = rng.choice("4321")
-            answers = [("funds_aware", aware)]
-            if aware in "432":
-                answers.append(("funds_sat", rng.choice("54321" if i else "5543")))
-            submit(campaign, community, answers)
-    db.session.commit()
+    campaign, client, communities = jinniu_world(app, make)
 
     response = client.get(f"/api/v1/campaigns/{campaign.id}/scores?scheme=jinniu-funds&replicates=300&seed=5")
     assert response.status_code == 200
