@@ -11,6 +11,7 @@ the responses table knows.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -25,6 +26,41 @@ ITEM_GROUPING = "item:"
 answers = Answer.__table__
 responses = Response.__table__
 tallies = AnswerTally.__table__
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    """Which responses a figure counts.
+
+    By default the counted ones: every response not excluded by an evaluator, flagged ones
+    included (a flag asks for a second look; it does not take a resident's answer away).
+    """
+
+    #: Only these communities (an account's part of the campaign, or a drill-down); None for all.
+    community_ids: frozenset[int] | None = None
+    #: Responses with a quality flag (straight-lining, too fast, a burst) count too.
+    include_flagged: bool = True
+    #: Responses an evaluator excluded count too (only when asked for, to see what they change).
+    include_excluded: bool = False
+
+    @property
+    def uses_tallies(self) -> bool:
+        """The answer tallies hold exactly the counted answers (all flags, no exclusions)."""
+        return self.include_flagged and not self.include_excluded
+
+    def on(self, table: sa.Table, response_table: sa.Table | None = None) -> list[sa.ColumnElement]:
+        """The conditions on ``table`` (which has community_id) and on the responses table."""
+        conditions = [] if self.community_ids is None else [table.c.community_id.in_(sorted(self.community_ids))]
+        if response_table is not None:
+            if not self.include_excluded:
+                conditions.append(response_table.c.exclusion_reason.is_(None))
+            if not self.include_flagged:
+                conditions.append(response_table.c.quality_flags == 0)
+        return conditions
+
+
+#: Every counted response (the summary's default).
+COUNTED = ResponseFilter()
 
 
 def check_grouping(group_by: str) -> None:
@@ -54,7 +90,8 @@ def _rolled_up(counted: sa.Subquery, group_by: str) -> tuple[sa.ColumnElement, s
     return street.c.parent_id, joined.join(street, street.c.id == community.c.parent_id)
 
 
-def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "community") -> list[sa.Row]:
+def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "community",
+                  which: ResponseFilter = COUNTED) -> list[sa.Row]:
     """(group, item, value, count) for the campaign's answers to ``items``, counted responses only.
 
     The group is a region id (community, street or district) or a Channel. Rows with a zero
@@ -64,7 +101,7 @@ def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "com
     items = list(items)
     if not items:
         return []
-    counted = _counted_answers(campaign_id, items, group_by)
+    counted = _counted_answers(campaign_id, items, group_by, which)
     total = sa.cast(sa.func.sum(counted.c.n), sa.BigInteger)
     return db.session.execute(
         sa.select(counted.c.group, counted.c.item, counted.c.value, total)
@@ -74,7 +111,7 @@ def answer_counts(campaign_id: int, items: Collection[str], group_by: str = "com
 
 
 def answer_count_table(campaign_id: int, items: Collection[str], codes: Sequence[str],
-                       group_by: str = "community") -> list[sa.Row]:
+                       group_by: str = "community", which: ResponseFilter = COUNTED) -> list[sa.Row]:
     """The counts of answer_counts pivoted by the database: (group, item, n of codes[0], …,
     n of codes[-1], n of any other code), one row per group and item that has an answer.
 
@@ -85,7 +122,7 @@ def answer_count_table(campaign_id: int, items: Collection[str], codes: Sequence
     items, codes = list(items), list(codes)
     if not items:
         return []
-    counted = _counted_answers(campaign_id, items, group_by)
+    counted = _counted_answers(campaign_id, items, group_by, which)
 
     def total(condition) -> sa.ColumnElement:
         # SUM of a bigint is numeric on PostgreSQL: cast back so rows hold ints on both databases.
@@ -99,50 +136,54 @@ def answer_count_table(campaign_id: int, items: Collection[str], codes: Sequence
         .order_by(counted.c.group, counted.c.item)).all()
 
 
-def _counted_answers(campaign_id: int, items: list[str], group_by: str) -> sa.Subquery:
+def _counted_answers(campaign_id: int, items: list[str], group_by: str,
+                     which: ResponseFilter = COUNTED) -> sa.Subquery:
     """(group, item, value, n) of the counted answers to ``items``, not yet summed per group."""
+    if which.uses_tallies and not group_by.startswith(ITEM_GROUPING) and group_by != "channel":
+        # The geographic groupings of the counted responses read the counts made at submit and
+        # exclusion time (tallies.py), never the answers themselves: a few rows per community and
+        # item, whatever the campaign's size.
+        kept = sa.select(tallies.c.campaign_id, tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n) \
+            .where(tallies.c.campaign_id == campaign_id, tallies.c.item.in_(items), tallies.c.n > 0,
+                   *which.on(tallies)) \
+            .subquery("kept")
+        group, source = (kept.c.campaign_id, kept) if group_by == "campaign" else _rolled_up(kept, group_by)
+        return (sa.select(group.label("group"), kept.c.item, kept.c.value, kept.c.n)
+                .select_from(source).subquery("counted"))
+    # Otherwise every answer is joined to its response: the channel, the flags and the exclusion
+    # live there (and so does a respondent group's answer, through the response).
+    joined = answers.join(responses, responses.c.id == answers.c.response_id)
+    where = (answers.c.campaign_id == campaign_id, answers.c.item.in_(items), *which.on(answers, responses))
+    one = sa.literal(1, sa.BigInteger).label("n")
     if group_by.startswith(ITEM_GROUPING):
-        group, grouping, joined = _grouping_answer(group_by, answers.c.response_id)
-        return (sa.select(group.label("group"), answers.c.item, answers.c.value, sa.literal(1, sa.BigInteger).label("n"))
-                .select_from(answers.join(responses, responses.c.id == answers.c.response_id)
-                             .outerjoin(grouping, joined))
-                .where(answers.c.campaign_id == campaign_id, answers.c.item.in_(items),
-                       responses.c.exclusion_reason.is_(None))
-                .subquery("counted"))
+        group, grouping, on = _grouping_answer(group_by, answers.c.response_id)
+        return (sa.select(group.label("group"), answers.c.item, answers.c.value, one)
+                .select_from(joined.outerjoin(grouping, on)).where(*where).subquery("counted"))
     if group_by == "channel":
-        # The channel lives on the response, so every answer is joined to its response here,
-        # and the join filters out the excluded responses at the same time.
-        return (sa.select(responses.c.channel.label("group"), answers.c.item, answers.c.value,
-                          sa.literal(1, sa.BigInteger).label("n"))
-                .select_from(answers.join(responses, responses.c.id == answers.c.response_id))
-                .where(answers.c.campaign_id == campaign_id, answers.c.item.in_(items),
-                       responses.c.exclusion_reason.is_(None))
-                .subquery("counted"))
-    # The geographic groupings read the counts made at submit and exclusion time (tallies.py),
-    # never the answers themselves: a few rows per community and item, whatever the campaign's size.
-    kept = sa.select(tallies.c.campaign_id, tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n) \
-        .where(tallies.c.campaign_id == campaign_id, tallies.c.item.in_(items), tallies.c.n > 0) \
-        .subquery("kept")
+        return (sa.select(responses.c.channel.label("group"), answers.c.item, answers.c.value, one)
+                .select_from(joined).where(*where).subquery("counted"))
+    kept = (sa.select(answers.c.campaign_id, answers.c.community_id, answers.c.item, answers.c.value, one)
+            .select_from(joined).where(*where).subquery("kept"))
     group, source = (kept.c.campaign_id, kept) if group_by == "campaign" else _rolled_up(kept, group_by)
     return (sa.select(group.label("group"), kept.c.item, kept.c.value, kept.c.n)
             .select_from(source).subquery("counted"))
 
 
-def respondent_table(campaign_id: int, group_by: str = "community") -> list[sa.Row]:
-    """(group, channel, n) of counted (not excluded) responses: in one pass over the responses,
-    both the denominator of ``missing`` per group and the responses per channel."""
+def respondent_table(campaign_id: int, group_by: str = "community", which: ResponseFilter = COUNTED) -> list[sa.Row]:
+    """(group, channel, n) of the responses ``which`` lets in (by default the counted ones): in one
+    pass over the responses, both the denominator of ``missing`` per group and the responses per channel."""
     check_grouping(group_by)
-    counted = responses.c.exclusion_reason.is_(None)
+    kept = which.on(responses, responses)
     if group_by.startswith(ITEM_GROUPING):
         group, grouping, joined = _grouping_answer(group_by, responses.c.id)
         return db.session.execute(
             sa.select(group, responses.c.channel, sa.func.count())
             .select_from(responses.outerjoin(grouping, joined))
-            .where(responses.c.campaign_id == campaign_id, counted)
+            .where(responses.c.campaign_id == campaign_id, *kept)
             .group_by(group, responses.c.channel)).all()
     per_community = (
         sa.select(responses.c.campaign_id, responses.c.community_id, responses.c.channel, sa.func.count().label("n"))
-        .where(responses.c.campaign_id == campaign_id, counted)
+        .where(responses.c.campaign_id == campaign_id, *kept)
         .group_by(responses.c.campaign_id, responses.c.community_id, responses.c.channel)
         .subquery("per_community"))
     if group_by in ("channel", "campaign"):
@@ -155,20 +196,23 @@ def respondent_table(campaign_id: int, group_by: str = "community") -> list[sa.R
         .select_from(source).group_by(group, per_community.c.channel)).all()
 
 
-def campaign_regions(campaign_id: int, group_by: str, also: Collection[int] = ()) -> list[sa.Row]:
+def campaign_regions(campaign_id: int, group_by: str, also: Collection[int] = (),
+                     community_ids: Collection[int] | None = None) -> list[sa.Row]:
     """(id, code, name, target) of the regions a geographic summary lists, by code: the
     campaign's communities (with their target sample) or their streets or districts (target
-    None), plus the regions ``also`` names (groups that have responses but left the campaign's list)."""
+    None), plus the regions ``also`` names (groups that have responses but left the campaign's list);
+    only those of ``community_ids`` when given."""
     regions = Region.__table__
     members = CampaignCommunity.__table__
+    mine = [] if community_ids is None else [members.c.community_id.in_(sorted(community_ids))]
     if group_by == "community":
         rows = db.session.execute(
             sa.select(regions.c.id, regions.c.code, regions.c.name, members.c.target_sample)
             .join(members, members.c.community_id == regions.c.id)
-            .where(members.c.campaign_id == campaign_id)).all()
+            .where(members.c.campaign_id == campaign_id, *mine)).all()
     else:
-        community_ids = sa.select(members.c.community_id).where(members.c.campaign_id == campaign_id)
-        street_ids = sa.select(regions.c.parent_id).where(regions.c.id.in_(community_ids))
+        member_ids = sa.select(members.c.community_id).where(members.c.campaign_id == campaign_id, *mine)
+        street_ids = sa.select(regions.c.parent_id).where(regions.c.id.in_(member_ids))
         ids = street_ids if group_by == "street" else \
             sa.select(regions.c.parent_id).where(regions.c.id.in_(street_ids))
         rows = db.session.execute(

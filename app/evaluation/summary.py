@@ -47,7 +47,7 @@ def check_grouping(campaign: Campaign, group_by: str) -> None:
         grouping_item(campaign, group_by)
 
 
-def _groups(campaign: Campaign, group_by: str, respondents: dict) -> list[dict]:
+def _groups(campaign: Campaign, group_by: str, respondents: dict, which: queries.ResponseFilter) -> list[dict]:
     """The groups a summary lists, in order, each with its key, name, respondents and target."""
     if group_by == "campaign":
         return [{"key": campaign.id, "name": campaign.name, "respondents": respondents.get(campaign.id, 0),
@@ -67,7 +67,7 @@ def _groups(campaign: Campaign, group_by: str, respondents: dict) -> list[dict]:
                 for channel in Channel if channel in respondents]
     return [{"key": id_, "id": id_, "code": code, "name": name, "respondents": respondents.get(id_, 0),
              "target": target}
-            for id_, code, name, target in queries.campaign_regions(campaign.id, group_by, respondents)]
+            for id_, code, name, target in queries.campaign_regions(campaign.id, group_by, respondents, which.community_ids)]
 
 
 def _floats(values: np.ndarray) -> list:
@@ -149,14 +149,17 @@ def _count_arrays(rows: list, codes: list[str], likert: list, positions: dict, g
     return arrays
 
 
-def campaign_summary(campaign: Campaign, group_by: str = "community") -> dict:
+def campaign_summary(campaign: Campaign, group_by: str = "community",
+                     which: queries.ResponseFilter = queries.COUNTED) -> dict:
     """Every likert item of the campaign's questionnaire, for every group: valid n, missing,
     off-scale answers, distribution, mean and SD with a t interval, satisfaction rate with its
     Wilson interval, the 0–100 index, the margin of error (p = 0.5, no finite-population
     correction) and, by community, the target sample and whether n falls below it; and per item,
     whether the groups differ (chi-square and Kruskal–Wallis).
 
-    Only counted responses enter (an excluded response is left out everywhere). ``group_by``
+    ``which`` says which responses enter: by default the counted ones (an excluded response is
+    left out everywhere), of every community; a dashboard may leave flagged ones out or narrow
+    the communities. ``group_by``
     is one of queries.GROUPINGS or ``item:<key>`` of a single-choice question (respondents grouped
     by their answer to it, those without one as 未回答); anything else is a ValueError.
     """
@@ -165,17 +168,17 @@ def campaign_summary(campaign: Campaign, group_by: str = "community") -> dict:
     likert = [item for item in definition.items if item.type == "likert" and item.scale is not None]
     respondents: dict = {}
     by_channel: dict = {}
-    for group, channel, n in queries.respondent_table(campaign.id, group_by):
+    for group, channel, n in queries.respondent_table(campaign.id, group_by, which):
         respondents[group] = respondents.get(group, 0) + n
         by_channel[channel] = by_channel.get(channel, 0) + n
-    groups = _groups(campaign, group_by, respondents)
+    groups = _groups(campaign, group_by, respondents, which)
     positions = {group["key"] if group_by != "channel" else Channel(group["key"]): g
                  for g, group in enumerate(groups)}
 
     scales = {item.key: scale_scoring(item.scale) for item in likert}
     codes = list(dict.fromkeys(code for scale in scales.values() for code in (*scale.codes, *scale.off_scale)))
     column = {code: c for c, code in enumerate(codes)}
-    rows = queries.answer_count_table(campaign.id, scales, codes, group_by)
+    rows = queries.answer_count_table(campaign.id, scales, codes, group_by, which)
     counts = _count_arrays(rows, codes, likert, positions, len(groups))
 
     respondent_array = np.array([group["respondents"] for group in groups], dtype=np.int64)
@@ -204,6 +207,8 @@ def campaign_summary(campaign: Campaign, group_by: str = "community") -> dict:
         "campaign_id": campaign.id,
         "campaign": campaign.name,
         "group_by": group_by,
+        "filter": {"community_ids": None if which.community_ids is None else sorted(which.community_ids),
+                   "include_flagged": which.include_flagged, "include_excluded": which.include_excluded},
         "confidence": campaign.confidence,
         "respondents": sum(respondents.values()),
         "channels": [{"channel": channel.value, "name": channel.label, "respondents": by_channel[channel],
