@@ -35,6 +35,7 @@ from ..definitions.schemes import FillInError, Scheme
 from ..extensions import db
 from ..models import Campaign, Region, Response
 from ..models.types import utcnow
+from ..models.weighting import PopulationMargin
 from ..templating import local_time
 from . import analyses, weighting
 from . import scores as scoring
@@ -442,7 +443,8 @@ def campaign_report(campaign: Campaign, *, author: str, schemes: Sequence[Scheme
         .where(Response.campaign_id == campaign.id, Response.exclusion_reason.is_not(None))
         .group_by(Response.community_id)).all())
     received = sum(c["responses"] for c in counts.values())
-    with_margins = sum(1 for g in summary["groups"] if weighting.stored_margins(campaign.id, g["key"]))
+    with_margins = db.session.scalar(sa.select(sa.func.count(sa.distinct(PopulationMargin.community_id)))
+                                     .where(PopulationMargin.campaign_id == campaign.id))
     weighting_line = ("加权：本报告的数字都未加权。" + (
         f"{with_margins} 个社区录入了人口结构（年龄段、性别），按人口结构加权的结果见这些社区各自的报告。"
         if with_margins else "没有社区录入人口结构，因此没有做加权。"))

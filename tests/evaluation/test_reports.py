@@ -247,6 +247,9 @@ def test_the_community_report_sets_the_community_beside_the_campaign(logged_in, 
     # The evaluator's copy carries the community's line of the ranking; the API twin is the same file.
     _, theirs = pdf_text(evaluator.get(f"/api/v1/campaigns/{campaign.id}/communities/{a.id}/report.pdf"))
     assert "六、评分与排名" in theirs and "乙社区" not in theirs
+    # The campaign report says which communities have weighted figures in their own reports.
+    _, campaign_text = pdf_text(evaluator.get(f"/evaluate/campaigns/{campaign.id}/report.pdf"))
+    assert "本报告的数字都未加权。1个社区录入了人口结构（年龄段、性别）" in campaign_text
 
 
 @pytest.mark.parametrize("prefix", ["/evaluate", "/api/v1"])
