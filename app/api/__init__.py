@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import dashboard, routes  # noqa: E402,F401
+from . import dashboard, reports, routes  # noqa: F401

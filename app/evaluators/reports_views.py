@@ -1,0 +1,52 @@
+"""The PDF reports for the 档案: one per campaign, one per community (pages; the API serves the same files)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, current_app
+from flask_login import current_user
+
+from ..evaluation import reports
+from ..evaluation import scores as scoring
+from . import bp
+from .access import ReadScope, read_scope
+
+
+def _schemes(scope: ReadScope):
+    """The schemes whose scores the account may see in a report, or None: scores and the ranking are for
+    admin and evaluator accounts that see every community of the campaign."""
+    if not (current_user.role.may_score and scope.covers_all):
+        return None
+    return scoring.schemes_for(scope.campaign, current_app.config["SURVEYS_DIR"])
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}"})
+
+
+def campaign_report_response(campaign_id: int) -> Response:
+    scope = read_scope(campaign_id)
+    scope.require_all()  # the report compares every community
+    data = reports.campaign_report(scope.campaign, author=current_user.display_name, schemes=_schemes(scope))
+    return _pdf(data, f"{scope.campaign.name}-测评报告.pdf")
+
+
+def community_report_response(campaign_id: int, community_id: int) -> Response:
+    scope = read_scope(campaign_id)
+    scope.community_or_404(community_id)
+    data = reports.community_report(scope.campaign, community_id, author=current_user.display_name,
+                                    schemes=_schemes(scope))
+    name = reports.community_name(community_id)
+    return _pdf(data, f"{scope.campaign.name}-{name}-测评报告.pdf")
+
+
+@bp.get("/campaigns/<int:campaign_id>/report.pdf")
+def campaign_report(campaign_id: int):
+    return campaign_report_response(campaign_id)
+
+
+@bp.get("/campaigns/<int:campaign_id>/communities/<int:community_id>/report.pdf")
+def community_report(campaign_id: int, community_id: int):
+    return community_report_response(campaign_id, community_id)
