@@ -33,10 +33,12 @@ def campaign_crosstab(campaign_id: int):
     return jsonify(_crosstab(campaign_id))
 
 
-@bp.get("/campaigns/<int:campaign_id>/crosstab.<any(csv, xlsx):kind>")
+@bp.get("/campaigns/<int:campaign_id>/crosstab.<kind>")
 def campaign_crosstab_file(campaign_id: int, kind: str):
     """The same cross-tab as a file: counts and the three percentage tables; the test, notes and
     filter below them (CSV) or on a 说明 sheet (XLSX)."""
+    if kind not in ("csv", "xlsx"):
+        abort(404, f"a cross-tab downloads as crosstab.csv or crosstab.xlsx, not crosstab.{kind}")
     result = _crosstab(campaign_id)
     header, rows = crosstabs.crosstab_rows(result)
     method = crosstabs.method_lines(result)

@@ -287,7 +287,7 @@ def campaign_crosstab(campaign: Campaign, row: str | None, col: str | None, comm
         if off and lost:
             labels = "、".join(f"“{c.label}”" for c in off)
             notes.append(f"{side}题的{labels}回答有 {lost} 个没有列进表里，也不参加检验"
-                         "（它们不在量表上；要列出来，请选“列出不了解”，接口用 drop_dont_know=false）。")
+                         "（它们不在量表上；要列出来，请勾选“列出‘不了解/说不清’”，接口用 drop_dont_know=false）。")
         if axis.multiple:
             notes.append(f"{side}题“{axis.item.text}”是多选题：一位居民每勾一个选项就在表里记一次，合计是勾选次数，"
                          "不是人数，所以不做卡方检验。")

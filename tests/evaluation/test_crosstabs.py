@@ -293,6 +293,7 @@ def test_csv_and_xlsx_hold_the_same_figures(world, logged_in):
     assert row_pct
     notes = {r[0]: r[1] for r in book["说明"].iter_rows(values_only=True)}
     assert notes["结论"] == body["conclusion"] and notes["合计"] == "12"
+    assert get(client, f"/api/v1/campaigns/{campaign.id}/crosstab.pdf?row=sat&col=joined", 404)["error"]
 
 
 def test_page_shows_the_table_and_the_test_in_chinese(world, logged_in):
