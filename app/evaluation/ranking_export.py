@@ -63,10 +63,11 @@ def as_csv(header: list[str], rows: list[list]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def as_xlsx(header: list[str], rows: list[list], method: list[list[str]]) -> bytes:
+def as_xlsx(header: list[str], rows: list[list], method: list[list[str]], title: str = "排名") -> bytes:
+    """A workbook of the table (sheet ``title``, header frozen) and a 说明 sheet of ``method`` lines."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "排名"
+    sheet.title = title
     sheet.append(header)
     for row in rows:
         sheet.append(row)
