@@ -1,5 +1,10 @@
 """Tables as files evaluators open in Excel or WPS: CSV in UTF-8 with a byte-order mark (without
-it Excel reads Chinese as mojibake) and XLSX workbooks of named sheets with a 说明 sheet."""
+it Excel reads Chinese as mojibake) and XLSX workbooks of named sheets with a 说明 sheet.
+
+Words that residents typed go into these files, and a spreadsheet runs a cell beginning with = as
+a formula (=HYPERLINK(…) sends data away). XLSX cells are written as text whatever they begin
+with; in CSV, which has no types, such words get a leading apostrophe (OWASP's advice).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,23 @@ from openpyxl.utils import get_column_letter
 
 #: How a column of shares (0–1) is shown in Excel: as a percentage, the stored value unchanged.
 PERCENT = "0.0%"
+#: What a spreadsheet may take for the start of a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def as_csv(header: Sequence[str], rows: Sequence[Sequence]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    writer.writerows([[_csv_cell(v) for v in row] for row in rows])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -37,6 +52,9 @@ def add_table(book: Workbook, title: str, header: Sequence[str], rows: Sequence[
     sheet.append(list(header))
     for row in rows:
         sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.data_type == "f":  # words, never a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     for column, name in enumerate(header, start=1):
         sheet.column_dimensions[get_column_letter(column)].width = max(8, min(30, 2 * len(str(name)) + 2))

