@@ -9,7 +9,8 @@ from urllib.parse import quote
 from flask import Response, abort, jsonify, request
 
 from ..evaluation import crosstabs
-from ..evaluation.ranking_export import as_csv, as_xlsx
+from ..evaluation.ranking_export import as_xlsx
+from ..evaluation.spreadsheets import as_csv
 from ..evaluators.access import read_scope
 from . import bp
 

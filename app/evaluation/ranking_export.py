@@ -7,11 +7,9 @@ same figures.
 
 from __future__ import annotations
 
-import csv
-import io
+from .spreadsheets import add_notes, add_table, as_csv, new_workbook, workbook_bytes
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
+__all__ = ["HEADER", "as_csv", "as_xlsx", "method_lines", "ranking_rows"]
 
 HEADER = ["排名", "排名范围（最好）", "排名范围（最差）", "社区编码", "社区", "有效问卷", "总分", "总分下限", "总分上限",
           "分不出高低的社区数", "说明"]
@@ -55,29 +53,9 @@ def method_lines(scores: dict) -> list[list[str]]:
     ]
 
 
-def as_csv(header: list[str], rows: list[list]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return out.getvalue().encode("utf-8-sig")
-
-
 def as_xlsx(header: list[str], rows: list[list], method: list[list[str]], title: str = "排名") -> bytes:
-    """A workbook of the table (sheet ``title``, header frozen) and a 说明 sheet of ``method`` lines."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    sheet.freeze_panes = "A2"
-    for column, name in enumerate(header, start=1):
-        sheet.column_dimensions[get_column_letter(column)].width = max(8, min(30, 2 * len(name) + 2))
-    notes = book.create_sheet("说明")
-    for line in method:
-        notes.append(line)
-    notes.column_dimensions["A"].width, notes.column_dimensions["B"].width = 18, 90
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """A workbook of the table (sheet ``title``) and a 说明 sheet of ``method`` lines."""
+    book = new_workbook()
+    add_table(book, title, header, rows)
+    add_notes(book, method)
+    return workbook_bytes(book)
