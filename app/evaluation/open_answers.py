@@ -253,9 +253,9 @@ def _words(result: WordFrequencies) -> dict:
 
 
 def word_frequencies(campaign: Campaign, community_ids: Collection[int], filters: Filters, *, top: int = DEFAULT_TOP,
-                     min_answers: int = 1) -> dict:
+                     min_answers: int = 1, per_community: bool = True) -> dict:
     """The ``top`` words of the answers that pass ``filters``, for the whole of ``community_ids``
-    (or the one community the filters name) and for each of those communities."""
+    (or the one community the filters name) and, with ``per_community``, for each of those communities."""
     ids = sorted({filters.community_id} & set(community_ids) if filters.community_id else community_ids)
     rows = db.session.execute(
         sa.select(answers.c.community_id, answers.c.text).select_from(_joined())
@@ -288,5 +288,5 @@ def word_frequencies(campaign: Campaign, community_ids: Collection[int], filters
         "communities": [
             {"id": id_, "code": code, "name": name,
              **_words(count_words(by_community[id_], top=top, min_answers=min_answers, cut=cut))}
-            for id_, code, name in region_rows],
+            for id_, code, name in region_rows] if per_community else None,
     }

@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("evaluators", __name__, url_prefix="/evaluate", template_folder="templates")
 
 from . import views  # noqa: F401
-from . import open_answers_views  # noqa: E402,F401
+from . import open_answers_views  # noqa: F401

@@ -33,7 +33,7 @@ def open_answers_page(campaign_id: int):
         panel = open_answers.Filters(item=filters.item, community_id=filters.community_id,
                                      include_excluded=filters.include_excluded)
         words = open_answers.word_frequencies(
-            campaign, scope.community_ids, panel,
+            campaign, scope.community_ids, panel, per_community=False,
             min_answers=1 if scope.reads_responses else open_answers.STAFF_MIN_ANSWERS)
     chosen = next((name for id_, name in communities if id_ == filters.community_id), None)
     return render_template(

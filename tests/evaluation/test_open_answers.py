@@ -79,7 +79,7 @@ def texts(body: dict) -> list[str]:
 
 @pytest.fixture
 def evaluator(world, logged_in):
-    campaign, communities = world
+    _, communities = world
     return logged_in(communities["A"].parent.parent)
 
 
