@@ -34,6 +34,6 @@ def crosstab(campaign_id: int):
     except crosstabs.CrosstabError as e:
         error = e.chinese
     query = {k: v for k, v in args.items() if k in ("include_excluded", "drop_dont_know")} | {"row": row, "col": col}
-    return render_template("evaluators/crosstab.html", campaign=campaign, items=items, groupings=groupings,
+    return render_template("evaluators/crosstab.html", campaign=campaign, scope=scope, items=items, groupings=groupings,
                            row=row, col=col, percent=percent, percent_choices=PERCENT_CHOICES, result=result,
                            error=error, query=query, args=args), 400 if error else 200
