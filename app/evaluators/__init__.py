@@ -5,3 +5,4 @@ from flask import Blueprint
 bp = Blueprint("evaluators", __name__, url_prefix="/evaluate", template_folder="templates")
 
 from . import views  # noqa: F401
+from . import published_views  # noqa: F401

@@ -115,7 +115,7 @@ def test_an_outsider_finds_nothing(world, logged_in):
 
 
 def test_the_district_reads_everything_of_its_campaigns(world, logged_in):
-    campaign, second, elsewhere, communities = world
+    campaign, second, _, communities = world
     district = communities["A"].parent.parent
     for role in (Role.EVALUATOR, Role.ADMIN):
         reader = logged_in(district, role)
