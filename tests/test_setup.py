@@ -199,7 +199,8 @@ def test_demo_loads_a_district_and_is_idempotent(runner, app):
 
 # -- security headers ---------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/healthz", "/api/v1/campaigns", "/s/unknown", "/static/css/resident.css"])
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/campaigns", "/api/v1/openapi.yaml", "/s/unknown",
+                                  "/static/css/resident.css"])
 def test_every_response_carries_the_security_headers(client, path):
     with client.get(path) as response:
         csp = response.headers["Content-Security-Policy"]

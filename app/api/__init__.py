@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import crosstabs, dashboard, exports, open_answers, reports, routes  # noqa: F401
+from . import crosstabs, dashboard, exports, open_answers, published, reports, routes  # noqa: F401

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Campaign, CampaignCommunity, Region, Response, SurveyVersion
-
-
-def list_campaigns() -> list[Campaign]:
-    return db.session.scalars(
-        sa.select(Campaign)
-        .options(joinedload(Campaign.survey_version).joinedload(SurveyVersion.survey))
-        .order_by(Campaign.id)).all()
+from ..models import CampaignCommunity, Region, Response
 
 
 def response_counts(campaign_id: int) -> list[dict]:

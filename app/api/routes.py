@@ -10,11 +10,12 @@ from flask_login import current_user
 
 from ..definitions.schemes import FillInError
 from ..evaluation import analyses, scores, weighting
-from ..evaluation.queries import GROUPINGS
+from ..evaluation.queries import COUNTED, GROUPINGS, ResponseFilter
 from ..evaluation.summary import campaign_summary, check_grouping
+from ..evaluators.access import ReadScope, read_scope
 from ..extensions import csrf, db
 from ..models import Campaign
-from ..staff.scope import campaign_access
+from ..staff.scope import campaign_access, visible_campaigns
 from . import bp, queries
 
 csrf.exempt(bp)
@@ -26,8 +27,20 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
+def _login_required() -> None:
+    if not current_user.is_authenticated:
+        abort(401, "log in (POST /staff/login) to read campaigns and their results")
+
+
+def _scope_filter(scope: ReadScope) -> ResponseFilter:
+    """The counted responses of the communities the account reads (all of them: no filter)."""
+    return COUNTED if scope.covers_all else ResponseFilter(community_ids=scope.community_ids)
+
+
 @bp.get("/campaigns")
 def campaigns():
+    # Only the campaigns running in the account's region, oldest first.
+    _login_required()
     return jsonify(campaigns=[{
         "id": c.id,
         "name": c.name,
@@ -38,15 +51,13 @@ def campaigns():
         "opens_at": _iso(c.opens_at),
         "closes_at": _iso(c.closes_at),
         "one_response_per_device": c.one_response_per_device,
-    } for c in queries.list_campaigns()])
+    } for c in reversed(visible_campaigns(current_user))])
 
 
 @bp.get("/campaigns/<int:campaign_id>/counts")
 def campaign_counts(campaign_id: int):
-    # Ids are 32-bit; a larger number names nothing (and must not reach the database).
-    if not 0 < campaign_id < 2**31 or db.session.get(Campaign, campaign_id) is None:
-        abort(404, f"no campaign {campaign_id}")
-    communities = queries.response_counts(campaign_id)
+    scope = read_scope(campaign_id)
+    communities = [c for c in queries.response_counts(campaign_id) if c["community_id"] in scope.community_ids]
     return jsonify(campaign_id=campaign_id,
                    total=sum(c["responses"] for c in communities),
                    flagged=sum(c["flagged"] for c in communities),
@@ -63,14 +74,15 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 
 @bp.get("/campaigns/<int:campaign_id>/summary")
 def campaign_summary_view(campaign_id: int):
-    campaign = _campaign_or_404(campaign_id)
+    scope = read_scope(campaign_id)
+    campaign = scope.campaign
     group_by = request.args.get("group_by", "community")
     try:
         check_grouping(campaign, group_by)
     except ValueError:  # an unknown grouping, or item:<key> of no single-choice question
         abort(400, f"group_by must be one of {', '.join(GROUPINGS)} or item:<key of a single-choice question>; "
                    f"got {group_by!r}")
-    return jsonify(campaign_summary(campaign, group_by))
+    return jsonify(campaign_summary(campaign, group_by, _scope_filter(scope)))
 
 
 def _integer_arg(name: str, default: int, low: int, high: int) -> int:
@@ -126,20 +138,15 @@ def _cap_arg() -> float | None:
     return cap
 
 
-def _member_or_404(campaign: Campaign, community_id: int) -> int:
-    if community_id not in {cc.community_id for cc in campaign.communities}:
-        abort(404, f"no community {community_id} in campaign {campaign.id}")
-    return community_id
-
-
 @bp.get("/campaigns/<int:campaign_id>/weighted")
 def campaign_weighted(campaign_id: int):
-    # As public as the unweighted summary: the same figures, reweighted.
-    campaign = _campaign_or_404(campaign_id)
+    # One community's figures, reweighted: for whoever reads that community's summary.
+    scope = read_scope(campaign_id)
+    campaign = scope.campaign
     community_id = _integer_arg("community", 0, 1, 2**31 - 1)
     if not community_id:
         abort(400, "community (the id of one of the campaign's communities) is required")
-    _member_or_404(campaign, community_id)
+    scope.community_or_404(community_id)
     return jsonify(weighting.community_weighted(campaign, community_id, cap=_cap_arg()))
 
 
@@ -171,7 +178,10 @@ def community_margins(campaign_id: int, community_id: int):
                    margins=weighting.stored_margins(campaign_id, community_id))
 
 
-# -- comparisons, reliability, drivers (aggregates: public, like the summary) ----------------
+# -- comparisons, reliability, drivers ------------------------------------------------------
+# They compare the campaign's communities with one another, so they need every community of the
+# campaign in the account's region (evaluators and the district), unless reliability or drivers
+# are asked of one community the account reads.
 
 
 def _flag_arg(name: str, default: bool) -> bool:
@@ -196,12 +206,21 @@ def _alpha_arg() -> float | None:
     return alpha
 
 
-def _community_arg(campaign: Campaign) -> int | None:
+def _community_arg(scope: ReadScope) -> int | None:
+    """The community= a reliability or driver analysis is narrowed to (one the account reads), or
+    None for the whole campaign (which needs all of it)."""
     if request.args.get("community", "") == "":
+        scope.require_all()
         return None
     community_id = _integer_arg("community", 0, 1, 2**31 - 1)
-    _analysis(analyses.check_community, campaign, community_id)
-    return community_id
+    _analysis(analyses.check_community, scope.campaign, community_id)
+    return scope.community_or_404(community_id)
+
+
+def _whole_campaign(campaign_id: int) -> Campaign:
+    scope = read_scope(campaign_id)
+    scope.require_all()
+    return scope.campaign
 
 
 def _analysis(function, *args, **kwargs):
@@ -214,7 +233,7 @@ def _analysis(function, *args, **kwargs):
 
 @bp.get("/campaigns/<int:campaign_id>/items/<item_key>/pairwise")
 def item_pairwise(campaign_id: int, item_key: str):
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _whole_campaign(campaign_id)
     return jsonify(_analysis(
         analyses.pairwise, campaign, item_key, request.args.get("group_by", "community"), request.args.get("test", "rate"),
         alpha=_alpha_arg(), only_significant=_flag_arg("only_significant", True),
@@ -223,20 +242,20 @@ def item_pairwise(campaign_id: int, item_key: str):
 
 @bp.get("/campaigns/<int:campaign_id>/compare/<int:other_id>")
 def compare_campaigns(campaign_id: int, other_id: int):
-    campaign, other = _campaign_or_404(campaign_id), _campaign_or_404(other_id)
+    campaign, other = _whole_campaign(campaign_id), _whole_campaign(other_id)
     return jsonify(_analysis(analyses.compare_campaigns, campaign, other, request.args.get("group_by") or None))
 
 
 @bp.get("/campaigns/<int:campaign_id>/reliability")
 def campaign_reliability(campaign_id: int):
-    campaign = _campaign_or_404(campaign_id)
-    return jsonify(_analysis(analyses.reliability, campaign, _community_arg(campaign)))
+    scope = read_scope(campaign_id)
+    return jsonify(_analysis(analyses.reliability, scope.campaign, _community_arg(scope)))
 
 
 @bp.get("/campaigns/<int:campaign_id>/drivers")
 def campaign_drivers(campaign_id: int):
-    campaign = _campaign_or_404(campaign_id)
-    return jsonify(_analysis(analyses.driver_analysis, campaign, _community_arg(campaign),
+    scope = read_scope(campaign_id)
+    return jsonify(_analysis(analyses.driver_analysis, scope.campaign, _community_arg(scope),
                              request.args.get("performance", "rate")))
 
 

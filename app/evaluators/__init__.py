@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("evaluators", __name__, url_prefix="/evaluate", template_folder="templates")
 
-from . import crosstabs_views, dashboard_views, exports_views, open_answers_views, reports_views, views  # noqa: F401
+from . import crosstabs_views, dashboard_views, exports_views, open_answers_views, published_views, reports_views, views  # noqa: F401

@@ -45,6 +45,9 @@ class Campaign(db.Model):
     #: Every paper questionnaire is typed in twice, by two people, and stored once both agree.
     double_entry: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When a district admin made the satisfaction rates public (/results/<id>, Kunming Ⅱ-14.4); None
+    #: while they are not (never published, or withdrawn).
+    results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     survey_version: Mapped[SurveyVersion] = relationship()
     communities: Mapped[list[CampaignCommunity]] = relationship(

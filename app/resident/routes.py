@@ -7,6 +7,7 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 
 from .. import qrcodes
 from ..definitions.forms import make_survey_form
+from ..evaluation import published
 from ..models import CampaignState
 from ..models.types import utcnow
 from ..submissions import StoreOutcome
@@ -166,3 +167,17 @@ def qr_code(token: str, fmt: str):
     response = HttpResponse(body, mimetype="image/png" if fmt == "png" else "image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+NOT_PUBLISHED = (404, "找不到公布的结果", "这次调查的结果还没有公布，或者网址不对。")
+
+
+@bp.get("/results/<int:campaign_id>")
+def results(campaign_id: int):
+    """A campaign's satisfaction rates, once a district admin has published them (Kunming Ⅱ-14.4)."""
+    campaign = published.published_campaign(campaign_id)
+    if campaign is None:
+        return _message(*NOT_PUBLISHED)
+    return make_response(render_template("resident/results.html", results=published.published_results(campaign),
+                                         published_at=campaign.results_published_at, percent=published.percent,
+                                         percent_range=published.percent_range))

@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "check": "检查可疑回答", "exclude": "不计入统计", "include": "重新计入", "login": "登录",
     "account": "账号变更", "enter": "录入", "resolve": "核对后保存", "correct": "按纸质问卷更正",
     "retire": "停用", "restore": "恢复使用", "clear": "清除", "lock": "定稿", "unlock": "解除定稿",
+    "publish": "公布结果", "withdraw": "撤回公布结果",
 }
 
 OBJECT_LABELS = {
@@ -34,7 +35,7 @@ FIELD_LABELS = {
     # campaigns
     "name": "名称", "survey_version_id": "问卷版本", "opens_at": "开始时间", "closes_at": "结束时间",
     "one_response_per_device": "每部手机只能填一次", "confidence": "置信水平", "margin": "允许误差",
-    "targets": "目标样本量", "double_entry": "纸质问卷双人录入",
+    "targets": "目标样本量", "double_entry": "纸质问卷双人录入", "results_published_at": "结果公布时间",
     # responses and paper entry
     "exclusion_reason": "不计入原因", "reason": "原因", "channel": "渠道", "community_id": "社区", "campaign_id": "调查",
     "site_id": "考评点", "paper_serial": "问卷编号", "pass": "第几遍录入", "pass_number": "第几遍录入",
@@ -61,7 +62,7 @@ SECRET_FIELDS = {"password": "已重设", "password_hash": "已重设"}
 
 #: Fields holding an ISO time (audit.snapshot writes times so), shown in China time.
 TIME_FIELDS = {"opens_at", "closes_at", "created_at", "entered_at", "submitted_at", "used_at", "retired_at",
-               "locked_at"}
+               "locked_at", "results_published_at"}
 
 #: Fields holding an enum's value, shown as its label.
 ENUM_FIELDS: dict[str, type[enum.Enum]] = {"role": Role, "kind": CommunityKind, "level": RegionLevel,

@@ -18,10 +18,11 @@ from scipy.stats import mannwhitneyu, spearmanr
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
+from app.evaluation import analyses
 from app.extensions import db
-from app.models import Answer, Campaign, Channel, Response
+from app.models import Answer, Campaign, Channel, RegionLevel, Response
 from app.models.types import utcnow
-from app.staff.operations import exclude_response
+from app.staff.operations import add_region, exclude_response
 from app.submissions import NewResponse, store_response
 from tests.helpers import count_answers, count_responses
 
@@ -122,10 +123,11 @@ def store(campaign, communities, table: str) -> None:
 
 @pytest.fixture
 def world(make):
-    """Communities A and B in one street, C elsewhere; the campaign and a second wave of it."""
+    """Communities A and B in one street, C in another street of the district; the campaign and a
+    second wave of it."""
     a = make.community(name="甲社区")
     b = make.community(name="乙社区", street=a.parent)
-    c = make.community(name="丙社区")
+    c = make.community(name="丙社区", street=add_region("S9-other", "另一街道", RegionLevel.STREET, a.parent.parent))
     communities = {"A": a, "B": b, "C": c}
     version = make.version(SURVEY)
     campaign = make.campaign(version, communities=[a, b, c], one_per_device=False, name="第一轮")
@@ -136,8 +138,14 @@ def world(make):
     return campaign, second, communities
 
 
-def get(client, url: str) -> dict:
-    response = client.get(url)
+@pytest.fixture
+def evaluator(world, logged_in):
+    """An evaluator of the world's district: reads every community of both waves."""
+    return logged_in(world[2]["A"].parent.parent)
+
+
+def get(reader, url: str) -> dict:
+    response = reader.get(url)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
@@ -167,9 +175,9 @@ def stored_scores(campaign: Campaign) -> pd.DataFrame:
 # -- pairwise -----------------------------------------------------------------------------
 
 
-def test_pairwise_rate_tests_agree_with_statsmodels_and_holm(client, world):
+def test_pairwise_rate_tests_agree_with_statsmodels_and_holm(evaluator, world):
     campaign, _, communities = world
-    body = get(client, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?only_significant=false")
+    body = get(evaluator, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?only_significant=false")
     assert body["test"] == "rate" and body["group_by"] == "community" and body["alpha"] == pytest.approx(0.05)
     rows = counted(RESPONSES)
     by_letter = {letter: tally([r for r in rows if r["community"] == letter], "q1") for letter in "ABC"}
@@ -202,16 +210,16 @@ def test_pairwise_rate_tests_agree_with_statsmodels_and_holm(client, world):
     assert body["significant"] == sum(h < 0.05 for h in holm.values()) >= 1
 
     # By default only the significant pairs come back, with the same figures.
-    significant = get(client, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise")
+    significant = get(evaluator, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise")
     assert significant["only_significant"] is True and significant["pairs_tested"] == 3
     assert significant["pairs"] == [p for p in body["pairs"] if p["significant"]]
-    limited = get(client, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?only_significant=0&limit=1")
+    limited = get(evaluator, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?only_significant=0&limit=1")
     assert limited["pairs"] == body["pairs"][:1] and limited["truncated"] is True
 
 
-def test_pairwise_rank_tests_agree_with_mann_whitney(client, world):
+def test_pairwise_rank_tests_agree_with_mann_whitney(evaluator, world):
     campaign, _, communities = world
-    body = get(client, f"/api/v1/campaigns/{campaign.id}/items/q2/pairwise?test=rank&only_significant=false")
+    body = get(evaluator, f"/api/v1/campaigns/{campaign.id}/items/q2/pairwise?test=rank&only_significant=false")
     rows = counted(RESPONSES)
     scores = {community.id: np.array([SCORES[r["q2"]] for r in rows if r["community"] == letter
                                       and r["q2"] in SCORES]) for letter, community in communities.items()}
@@ -227,16 +235,16 @@ def test_pairwise_rank_tests_agree_with_mann_whitney(client, world):
                                multipletests(pvalues, method="holm")[1], atol=1e-12)
 
 
-def test_pairwise_by_channel_and_by_street(client, world):
+def test_pairwise_by_channel_and_by_street(evaluator, world):
     campaign, _, communities = world
-    body = get(client, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?group_by=channel&only_significant=no")
+    body = get(evaluator, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?group_by=channel&only_significant=no")
     rows = counted(RESPONSES)
     assert [g["key"] for g in body["groups"]] == ["qr", "ticket", "meeting", "paper"]
     for group in body["groups"]:
         assert (group["satisfied"], group["n_valid"]) == tally(
             [r for r in rows if r["channel"].value == group["key"]], "q1")
     assert body["pairs_tested"] == 6
-    street = get(client, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?group_by=street&only_significant=no")
+    street = get(evaluator, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise?group_by=street&only_significant=no")
     assert [g["name"] for g in street["groups"]] == [communities["A"].parent.name, communities["C"].parent.name]
     assert street["groups"][0]["n_valid"] == tally([r for r in rows if r["community"] in "AB"], "q1")[1]
 
@@ -249,9 +257,9 @@ def newcombe(this: tuple[int, int], other: tuple[int, int]) -> tuple[float, floa
                                       alpha=0.05)
 
 
-def test_two_waves_differ_by_newcombes_interval(client, world, make):
+def test_two_waves_differ_by_newcombes_interval(evaluator, world, make):
     campaign, second, communities = world
-    body = get(client, f"/api/v1/campaigns/{second.id}/compare/{campaign.id}?group_by=community")
+    body = get(evaluator, f"/api/v1/campaigns/{second.id}/compare/{campaign.id}?group_by=community")
     assert body["campaign_id"] == second.id and body["other_campaign_id"] == campaign.id
     # q3 is in both questionnaires (the same version) but nobody answered it in the second wave.
     assert [i["key"] for i in body["items"]] == list(LIKERT) and body["not_compared"] == []
@@ -273,12 +281,12 @@ def test_two_waves_differ_by_newcombes_interval(client, world, make):
             assert (group["n_valid"], group["other_n_valid"]) == (mine_g[1], theirs_g[1])
             low, high = newcombe(mine_g, theirs_g)
             assert (group["interval"]["low"], group["interval"]["high"]) == pytest.approx((low, high), abs=1e-9)
-    assert "groups" not in get(client, f"/api/v1/campaigns/{second.id}/compare/{campaign.id}")["items"][0]
+    assert "groups" not in get(evaluator, f"/api/v1/campaigns/{second.id}/compare/{campaign.id}")["items"][0]
 
     # Another questionnaire: only the items with the same key and scale are compared.
     third = make.campaign(make.version(LATER_SURVEY), communities=list(communities.values()), name="第三轮")
     db.session.commit()
-    body = get(client, f"/api/v1/campaigns/{third.id}/compare/{campaign.id}")
+    body = get(evaluator, f"/api/v1/campaigns/{third.id}/compare/{campaign.id}")
     assert [i["key"] for i in body["items"]] == ["q1"] and body["items"][0]["n_valid"] == 0
     assert body["not_compared"] == [{"key": "q2", "scale": "satisfaction5_basic", "other_scale": "satisfaction5"}]
 
@@ -286,9 +294,9 @@ def test_two_waves_differ_by_newcombes_interval(client, world, make):
 # -- reliability ----------------------------------------------------------------------------
 
 
-def test_reliability_agrees_with_pingouin_on_the_stored_answers(client, world):
+def test_reliability_agrees_with_pingouin_on_the_stored_answers(evaluator, world):
     campaign, _, _ = world
-    body = get(client, f"/api/v1/campaigns/{campaign.id}/reliability")
+    body = get(evaluator, f"/api/v1/campaigns/{campaign.id}/reliability")
     # Section 一 has three satisfaction items; section 二 has one, which is no block.
     [block] = body["blocks"]
     assert block["section"] == "一、社区服务" and block["scale"] == "satisfaction5"
@@ -309,10 +317,10 @@ def test_reliability_agrees_with_pingouin_on_the_stored_answers(client, world):
         assert item["n_valid"] == frame[item["key"]].notna().sum()
 
 
-def test_reliability_of_one_community_and_of_too_few_answers(client, world):
+def test_reliability_of_one_community_and_of_too_few_answers(evaluator, world):
     campaign, _, communities = world
     a = communities["A"]
-    body = get(client, f"/api/v1/campaigns/{campaign.id}/reliability?community={a.id}")
+    body = get(evaluator, f"/api/v1/campaigns/{campaign.id}/reliability?community={a.id}")
     [block] = body["blocks"]
     assert body["community_id"] == a.id
     in_a = [r for r in counted(RESPONSES) if r["community"] == "A"]
@@ -322,7 +330,7 @@ def test_reliability_of_one_community_and_of_too_few_answers(client, world):
 
     # The second wave never asked q3: no respondent answered the whole block.
     _, second, _ = world
-    [block] = get(client, f"/api/v1/campaigns/{second.id}/reliability")["blocks"]
+    [block] = get(evaluator, f"/api/v1/campaigns/{second.id}/reliability")["blocks"]
     assert block["n"] == 0 and block["alpha"] is None and "不足 2 人" in block["note"]
     assert all(i["corrected_item_total"] is None for i in block["items"])
 
@@ -331,9 +339,9 @@ def test_reliability_of_one_community_and_of_too_few_answers(client, world):
 
 
 @pytest.mark.parametrize("performance", ["rate", "index"])
-def test_drivers_agree_with_spearmanr_and_sit_in_their_quadrants(client, world, performance):
+def test_drivers_agree_with_spearmanr_and_sit_in_their_quadrants(evaluator, world, performance):
     campaign, _, _ = world
-    body = get(client, f"/api/v1/campaigns/{campaign.id}/drivers?performance={performance}")
+    body = get(evaluator, f"/api/v1/campaigns/{campaign.id}/drivers?performance={performance}")
     assert body["overall"]["key"] == "overall" and body["performance"] == performance
     frame = stored_scores(campaign)
     assert body["overall"]["n_valid"] == frame["overall"].notna().sum()
@@ -364,31 +372,35 @@ def test_drivers_agree_with_spearmanr_and_sit_in_their_quadrants(client, world, 
                                  if i["quadrant"] == "fix_first"]
 
 
-def test_drivers_without_an_overall_item_is_a_json_409(client, make):
-    campaign = make.campaign(communities=[make.community()])  # the small survey: no overall:satisfaction
+def test_drivers_without_an_overall_item_is_a_json_409(logged_in, make):
+    community = make.community()
+    campaign = make.campaign(communities=[community])  # the small survey: no overall:satisfaction
     db.session.commit()
-    response = client.get(f"/api/v1/campaigns/{campaign.id}/drivers")
+    response = logged_in(community.parent.parent).get(f"/api/v1/campaigns/{campaign.id}/drivers")
     assert response.status_code == 409 and response.is_json
     assert "overall:satisfaction" in response.get_json()["error"]["message"]
 
 
-def test_an_empty_campaign_answers_with_empty_figures(client, make):
-    campaign = make.campaign(make.version(SURVEY), communities=[make.community()])
+def test_an_empty_campaign_answers_with_empty_figures(logged_in, make):
+    community = make.community()
+    campaign = make.campaign(make.version(SURVEY), communities=[community])
     db.session.commit()
-    drivers = get(client, f"/api/v1/campaigns/{campaign.id}/drivers")
+    evaluator = logged_in(community.parent.parent)
+    drivers = get(evaluator, f"/api/v1/campaigns/{campaign.id}/drivers")
     assert drivers["cuts"] == {"importance": None, "performance": None}
     assert all(i["importance"] is None and i["quadrant"] is None for i in drivers["items"])
-    assert get(client, f"/api/v1/campaigns/{campaign.id}/reliability")["blocks"][0]["alpha"] is None
-    pairwise = get(client, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise")
+    assert get(evaluator, f"/api/v1/campaigns/{campaign.id}/reliability")["blocks"][0]["alpha"] is None
+    pairwise = get(evaluator, f"/api/v1/campaigns/{campaign.id}/items/q1/pairwise")
     assert pairwise["pairs_tested"] == 0 and pairwise["pairs"] == []
 
 
 # -- bad input ------------------------------------------------------------------------------
 
 
-def test_bad_input_is_a_json_error_and_changes_nothing(client, world, make):
-    campaign, second, _ = world
-    other = make.campaign(communities=[make.community()])  # the small survey: no item in common
+def test_bad_input_is_a_json_error_and_changes_nothing(evaluator, world, make):
+    campaign, second, communities = world
+    # The small survey: no item in common.
+    other = make.campaign(communities=[make.community(street=communities["A"].parent)])
     stranger = make.community()
     db.session.commit()
     before = count_responses(), count_answers()
@@ -416,7 +428,7 @@ def test_bad_input_is_a_json_error_and_changes_nothing(client, world, make):
         f"/api/v1/campaigns/{2**31}/drivers": (404, None),
     }
     for url, (status, words) in cases.items():
-        response = client.get(url)
+        response = evaluator.get(url)
         assert response.status_code == status and response.is_json, url
         error = response.get_json()["error"]
         assert error["status"] == status
@@ -440,30 +452,33 @@ def finite(value, path="") -> None:
         assert math.isfinite(value), path
 
 
-def test_every_endpoint_answers_the_demo_with_finite_figures(client, runner, make):
+def test_every_endpoint_answers_the_demo_with_finite_figures(logged_in, runner, make):
     assert runner.invoke(args=["demo", "--responses", "400"]).exit_code == 0
     campaigns = db.session.scalars(sa.select(Campaign).order_by(Campaign.id)).all()
+    evaluators = {}  # one evaluator per district: each demo campaign runs in one district
     for campaign in campaigns:
+        district = campaign.communities[0].community.parent.parent
+        evaluator = evaluators.get(district.id) or evaluators.setdefault(district.id, logged_in(district))
         base = f"/api/v1/campaigns/{campaign.id}"
         likert = [i.key for i in campaign.survey_version.survey_definition.items if i.type == "likert"]
         for group_by in ("community", "street", "district", "channel"):
             for test in ("rate", "rank"):
-                finite(get(client, f"{base}/items/{likert[0]}/pairwise?group_by={group_by}&test={test}"
+                finite(get(evaluator, f"{base}/items/{likert[0]}/pairwise?group_by={group_by}&test={test}"
                                    "&only_significant=false"))
-        reliability = get(client, f"{base}/reliability")
+        reliability = get(evaluator, f"{base}/reliability")
         finite(reliability)
         assert any(block["alpha"] is not None for block in reliability["blocks"]) or \
             campaign.survey_version.survey.key == "pilot-satisfaction"
         community = campaign.communities[0].community_id
-        finite(get(client, f"{base}/reliability?community={community}"))
-        drivers = client.get(f"{base}/drivers")
+        finite(get(evaluator, f"{base}/reliability?community={community}"))
+        drivers = evaluator.get(f"{base}/drivers")
         if campaign.survey_version.survey.key == "needs-survey":  # no overall-satisfaction item
             assert drivers.status_code == 409
             continue
         assert drivers.status_code == 200
         finite(drivers.get_json())
         assert any(i["quadrant"] for i in drivers.get_json()["items"])
-        finite(get(client, f"{base}/drivers?community={community}&performance=index"))
+        finite(get(evaluator, f"{base}/drivers?community={community}&performance=index"))
 
     # A second wave of the Kunming questionnaire, compared with the first.
     first = next(c for c in campaigns if c.survey_version.survey.key == "kunming-questionnaire")
@@ -471,9 +486,14 @@ def test_every_endpoint_answers_the_demo_with_finite_figures(client, runner, mak
     again = make.campaign(first.survey_version, communities=members, one_per_device=False, name="第二轮")
     db.session.commit()
     store(again, {"A": members[0], "B": members[1], "C": members[2]}, SECOND_WAVE)  # its overall item
+    kunming = evaluators[members[0].parent.parent.id]
     for group_by in ("", "?group_by=community", "?group_by=district", "?group_by=channel"):
-        finite(get(client, f"/api/v1/campaigns/{again.id}/compare/{first.id}{group_by}"))
+        finite(get(kunming, f"/api/v1/campaigns/{again.id}/compare/{first.id}{group_by}"))
     pilot = next(c for c in campaigns if c.survey_version.survey.key == "pilot-satisfaction")
-    # Their shared keys (overall, publicity_sat) sit on different scales.
-    response = client.get(f"/api/v1/campaigns/{first.id}/compare/{pilot.id}")
-    assert response.status_code == 400 and "share no scale item" in response.get_json()["error"]["message"]
+    # Their shared keys (overall, publicity_sat) sit on different scales. The pilot runs in another
+    # district (Panzhihua), which no account of Kunming's reads: the API answers as if it did not exist.
+    with pytest.raises(analyses.AnalysisError, match="share no scale item") as refused:
+        analyses.compare_campaigns(first, pilot)
+    assert refused.value.status == 400
+    response = kunming.get(f"/api/v1/campaigns/{first.id}/compare/{pilot.id}")
+    assert response.status_code == 404 and response.is_json

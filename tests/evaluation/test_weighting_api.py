@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from app.evaluation import weighting
 from app.extensions import db
-from app.models import AuditEntry, Channel, PopulationMargin, Response, Role
+from app.models import AuditEntry, Channel, PopulationMargin, Region, Response, Role
 from app.models.types import utcnow
 from app.staff.audit_format import describe_changes, object_label
 from app.staff.operations import create_account, exclude_response
@@ -163,7 +163,8 @@ def test_weighted_figures_and_weights_match_r_survey(app, surveyed, r_survey, tm
     np.testing.assert_allclose(raked.weights[complete], r_calibrate, rtol=ITERATIVE)
     assert np.isnan(raked.weights[~complete]).all()
 
-    body = app.test_client().get(f"/api/v1/campaigns/{campaign.id}/weighted?community={community.id}").get_json()
+    evaluator = logged_in(app, community.parent.parent)
+    body = evaluator.get(f"/api/v1/campaigns/{campaign.id}/weighted?community={community.id}").get_json()
     weighting_report = body["weighting"]
     assert weighting_report["status"] == "weighted" and weighting_report["message"] is None
     assert body["respondents"] == len(rows)
@@ -353,8 +354,9 @@ def test_margins_are_entered_by_admin_and_evaluator_accounts_in_scope(app, clien
     ("?community={id}&cap=nan", 400), ("?community={id}&cap=inf", 400), ("?community={id}&cap=1e9", 400),
     ("?community={id}&cap=3", 200), ("?community={id}", 200),
 ])
-def test_weighted_requests_get_json_and_bad_ones_a_400(app, client, surveyed, query, status):
+def test_weighted_requests_get_json_and_bad_ones_a_400(app, surveyed, query, status):
     campaign, community, _ = surveyed
+    client = logged_in(app, community.parent.parent)
     response = client.get(f"/api/v1/campaigns/{campaign.id}/weighted" + query.format(id=community.id))
     assert response.status_code == status and response.is_json
     if status != 200:
@@ -375,8 +377,9 @@ def test_the_demo_enters_made_up_margins_and_weights_where_it_can(app, runner):
         assert codes == {"age_band": 5, "sex": 2}[variable] and total > 0
         by_community.setdefault((campaign_id, community_id), set()).add(total)
     assert len(by_community) == 105 and all(len(t) == 1 for t in by_community.values())
-    example = re.search(r"(/api/v1/campaigns/\d+/weighted\?community=\d+)", result.output)
+    example = re.search(r"(/api/v1/campaigns/\d+/weighted\?community=(\d+))", result.output)
     assert example, result.output  # a community with a respondent in every band and sex: weighted
-    body = app.test_client().get(example.group(1)).get_json()
+    community = db.session.get(Region, int(example.group(2)))
+    body = logged_in(app, community.parent.parent).get(example.group(1)).get_json()
     assert body["weighting"]["status"] == "weighted"
     assert any(item["weighted"]["satisfaction_rate"] for item in body["items"])
