@@ -8,6 +8,7 @@ from urllib.parse import quote
 from flask import Response, abort, jsonify, request
 
 from ..evaluation import exports
+from ..evaluation.queries import ResponseFilter
 from ..evaluation.summary import RANDOM_SAMPLE_NOTE, campaign_summary
 from ..evaluators.access import ReadScope, read_scope
 from ..models.types import utcnow
@@ -136,12 +137,14 @@ def campaign_summary_file(campaign_id: int):
     if flag("include_excluded", request.args.get("include_excluded")):
         abort(400, "summary tables always leave excluded responses out (as the summary API does); "
                    "drop include_excluded")
+    # Flagged responses are left out unless asked for, as on the dashboard.
+    which = ResponseFilter(include_flagged=flag("include_flagged", request.args.get("include_flagged")))
     campaign = scope.campaign
-    summary = campaign_summary(campaign, "community")
+    summary = campaign_summary(campaign, "community", which)
     everyone = {cc.community_id for cc in campaign.communities}
     # The 全部社区 row is the whole campaign's: only when every community is asked for and readable.
-    total = campaign_summary(campaign, "campaign") if community_ids >= everyone else None
+    total = campaign_summary(campaign, "campaign", which) if community_ids >= everyone else None
     now = utcnow()
     body = exports.summary_xlsx(exports.summary_tables(summary, community_ids, total),
-                                exports.summary_notes(campaign, summary, community_ids, now))
+                                exports.summary_notes(campaign, summary, community_ids, now, which.include_flagged))
     return attachment(body, "xlsx", file_name(campaign, community_ids, "汇总表", "xlsx"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -82,7 +83,10 @@ def campaign_summary_view(campaign_id: int):
     except ValueError:  # an unknown grouping, or item:<key> of no single-choice question
         abort(400, f"group_by must be one of {', '.join(GROUPINGS)} or item:<key of a single-choice question>; "
                    f"got {group_by!r}")
-    return jsonify(campaign_summary(campaign, group_by, _scope_filter(scope)))
+    # Counted responses by default (flagged in, excluded out); include_flagged=false gives the dashboard's figures.
+    which = dataclasses.replace(_scope_filter(scope), include_flagged=_flag_arg("include_flagged", True),
+                                include_excluded=_flag_arg("include_excluded", False))
+    return jsonify(campaign_summary(campaign, group_by, which))
 
 
 def _integer_arg(name: str, default: int, low: int, high: int) -> int:

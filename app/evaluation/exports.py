@@ -424,11 +424,13 @@ def raw_notes(data: RawData, generated_at: datetime) -> list[list[str]]:
 
 
 def summary_notes(campaign: Campaign, summary: dict, community_ids: Collection[int],
-                  generated_at: datetime) -> list[list[str]]:
+                  generated_at: datetime, include_flagged: bool = True) -> list[list[str]]:
     return [
         ["测评", campaign.name],
         ["社区范围", _scope_words(campaign, community_ids)],
-        ["已剔除的问卷", "不计入：汇总表只算计入统计的问卷，和汇总接口（/summary）的数字相同"],
+        ["已剔除的问卷", "不计入"],
+        ["可疑问卷（有质量标记）", "计入" if include_flagged else
+         "不计入（和结果看板默认的一样）；要计入，下载时选“计入可疑问卷”"],
         ["满意率", "算满意的答案（见“题目”表）占有效回答的比例；“不了解/说不清”等不计入有效回答"],
         ["区间", f"满意率的 Wilson 区间，{round(summary['confidence'] * 100)}% 把握"],
         ["样本", RANDOM_SAMPLE_NOTE_ZH],

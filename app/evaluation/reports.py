@@ -39,6 +39,7 @@ from ..models.weighting import PopulationMargin
 from ..templating import local_time
 from . import analyses, weighting
 from . import scores as scoring
+from .queries import ResponseFilter
 from .summary import campaign_summary
 
 FONT = "STSong-Light"
@@ -309,7 +310,7 @@ def _title_block(campaign: Campaign, heading: str, author: str, now: datetime, e
 
 
 def _method_note(campaign: Campaign, summary: dict, received: int, excluded: list[tuple[str, int]], flagged: int,
-                 weighting_line: str) -> list:
+                 weighting_line: str, include_flagged: bool) -> list:
     level = level_text(campaign.confidence)
     counted = summary["respondents"]
     story = [_p("一、方法说明", HEADING)]
@@ -323,8 +324,12 @@ def _method_note(campaign: Campaign, summary: dict, received: int, excluded: lis
                      "这些问卷保留在系统里，但不进入本报告的任何数字。")
     else:
         lines.append("不计入统计：没有被排除的问卷。")
-    lines.append(f"被标记的问卷：{flagged} 份计入统计的问卷带有质量提示（答得过快、同一网络短时间内集中提交、"
-                 "所有题选同一个答案），它们照常计入统计，只作提示。")
+    if include_flagged:
+        lines.append(f"可疑问卷：{flagged} 份问卷带有质量提示（答得过快、同一网络短时间内集中提交、"
+                     "整组题选同一个答案），本报告照常计入，只作提示。")
+    else:
+        lines.append(f"可疑问卷：{flagged} 份问卷带有质量提示（答得过快、同一网络短时间内集中提交、"
+                     "整组题选同一个答案），本报告没有计入（和结果看板默认的一样），它们也不在有效问卷里。")
     lines += [
         ("满意率 = 选计为“满意”的回答的人数 ÷ 回答此题且答在量表上的人数。“不了解/说不清”等不在量表上的回答不计入"
          "分母也不计入分子（单列人数）；没有回答此题的人也不计入。各题计为“满意”的回答写在各题表格下方。"),
@@ -427,21 +432,19 @@ def _ranking_section(campaign: Campaign, schemes: Sequence[Scheme], number: str,
 
 
 def campaign_report(campaign: Campaign, *, author: str, schemes: Sequence[Scheme] | None = None,
-                    now: datetime | None = None) -> bytes:
+                    now: datetime | None = None, include_flagged: bool = False) -> bytes:
     """The campaign's report as PDF bytes: every community side by side.
 
     ``author`` is the display name of who asked for it; ``schemes`` the scoring schemes whose
     scores and ranking the reader may see (None: they may not, and the section is left out).
+    Flagged responses are left out unless ``include_flagged``, as on the dashboard.
     """
     now = now or utcnow()
-    summary = campaign_summary(campaign, "community")
-    whole = campaign_summary(campaign, "campaign")
+    which = ResponseFilter(include_flagged=include_flagged)
+    summary = campaign_summary(campaign, "community", which)
+    whole = campaign_summary(campaign, "campaign", which)
     counts = {c["community_id"]: c for c in response_counts(campaign.id)}
     excluded = exclusions(campaign.id)
-    excluded_by_community = dict(db.session.execute(
-        sa.select(Response.community_id, sa.func.count())
-        .where(Response.campaign_id == campaign.id, Response.exclusion_reason.is_not(None))
-        .group_by(Response.community_id)).all())
     received = sum(c["responses"] for c in counts.values())
     with_margins = db.session.scalar(sa.select(sa.func.count(sa.distinct(PopulationMargin.community_id)))
                                      .where(PopulationMargin.campaign_id == campaign.id))
@@ -453,25 +456,26 @@ def campaign_report(campaign: Campaign, *, author: str, schemes: Sequence[Scheme
                          [["范围", f"{len(summary['groups'])} 个社区"]])
     if summary["respondents"] == 0:
         story.append(_p("本次测评还没有计入统计的问卷，以下各表的满意率都是空的（记作“—”）。"))
-    story += _method_note(campaign, summary, received, excluded, flagged_counted(campaign.id), weighting_line)
+    story += _method_note(campaign, summary, received, excluded, flagged_counted(campaign.id), weighting_line,
+                          include_flagged)
 
     rows = [["社区", "收到", "不计入", "有效 n", "目标", "完成", "误差范围"]]
     for group in summary["groups"]:
         got = counts.get(group["key"], {})
         target = group["target"]
         rows.append([_cell(group["name"]), got.get("responses", group["respondents"]),
-                     excluded_by_community.get(group["key"], 0), group["respondents"],
+                     got.get("responses", group["respondents"]) - group["respondents"], group["respondents"],
                      "—" if target is None else target,
                      percent(group["respondents"] / target) if target else "—",
                      _margin(group["respondents"], campaign.confidence)])
     total_target = sum(g["target"] or 0 for g in summary["groups"])
-    rows.append(["合计", received, sum(n for _, n in excluded), summary["respondents"], total_target or "—",
+    rows.append(["合计", received, received - summary["respondents"], summary["respondents"], total_target or "—",
                  percent(summary["respondents"] / total_target) if total_target else "—",
                  _margin(summary["respondents"], campaign.confidence)])
     story += [_p("各社区样本", SUBHEADING),
               _table(rows, [WIDTH - 128 * mm, 18 * mm, 18 * mm, 18 * mm, 18 * mm, 20 * mm, 36 * mm], total_row=True),
-              _p("收到 = 全部问卷；不计入 = 被排除的问卷；有效 n = 计入统计的问卷（收到 − 不计入）；"
-                 "完成 = 有效 n ÷ 目标。", NOTE)]
+              _p("收到 = 全部问卷；不计入 = 被排除的问卷" + ("" if include_flagged else "和可疑问卷")
+                 + "；有效 n = 计入统计的问卷（收到 − 不计入）；完成 = 有效 n ÷ 目标。", NOTE)]
 
     story.append(_p("二、各社区满意率", HEADING))
     if not summary["items"]:
@@ -550,14 +554,16 @@ def _weighting_section(campaign: Campaign, community_id: int, summary_items: dic
 
 
 def community_report(campaign: Campaign, community_id: int, *, author: str,
-                     schemes: Sequence[Scheme] | None = None, now: datetime | None = None) -> bytes:
+                     schemes: Sequence[Scheme] | None = None, now: datetime | None = None,
+                     include_flagged: bool = False) -> bytes:
     """One community's report as PDF bytes: its figures beside the whole campaign's.
 
-    ``schemes`` as for campaign_report (None: no scores shown)."""
+    ``schemes`` and ``include_flagged`` as for campaign_report (None: no scores shown)."""
     now = now or utcnow()
     community = db.session.get(Region, community_id)
-    summary = campaign_summary(campaign, "community")
-    whole = campaign_summary(campaign, "campaign")
+    which = ResponseFilter(include_flagged=include_flagged)
+    summary = campaign_summary(campaign, "community", which)
+    whole = campaign_summary(campaign, "campaign", which)
     group = next(g for g in summary["groups"] if g["key"] == community_id)
     counts = next((c for c in response_counts(campaign.id) if c["community_id"] == community_id), None)
     excluded = exclusions(campaign.id, [community_id])
@@ -570,10 +576,11 @@ def community_report(campaign: Campaign, community_id: int, *, author: str,
     mine_summary = {**summary, "respondents": group["respondents"],
                     "channels": []}  # channels are campaign-wide in the summary: not shown for one community
     story += _method_note(campaign, mine_summary, received, excluded, flagged_counted(campaign.id, [community_id]),
-                          "加权：下面各表的数字未加权；按人口结构加权的结果见第四节。")
+                          "加权：下面各表的数字未加权；按人口结构加权的结果见第四节（加权计入可疑问卷）。",
+                          include_flagged)
     target = group["target"]
     rows = [["社区", "收到", "不计入", "有效 n", "目标", "完成", "误差范围"],
-            [_cell(community.name), received, sum(n for _, n in excluded), group["respondents"],
+            [_cell(community.name), received, received - group["respondents"], group["respondents"],
              "—" if target is None else target, percent(group["respondents"] / target) if target else "—",
              _margin(group["respondents"], campaign.confidence)]]
     story.append(_table(rows, [WIDTH - 128 * mm, 18 * mm, 18 * mm, 18 * mm, 18 * mm, 20 * mm, 36 * mm]))

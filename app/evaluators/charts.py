@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
-LABEL = 150          # room for a community's name on the left
+WIDTH = 600
+FONT = 15            # at least 12 px on a phone, where a chart is drawn 480 px wide and scrolls
+LABEL = 160          # room for a community's name on the left
 RIGHT = 70           # room for the figure on the right
-ROW = 24
-TOP = 26             # room for the axis labels
+ROW = 26
+TOP = 28             # room for the axis labels
 
 #: Best to worst answers (green to red), then answers off the scale (grey).
 LEVEL_COLOURS = ("#1a7f37", "#6cc07a", "#c9c9c9", "#f0a35e", "#c9372c", "#8a1c14")
@@ -40,10 +41,10 @@ class Whisker:
 
 def _svg(height: float, body: list[str], label: str) -> Markup:
     return Markup(f'<svg class="chart" viewBox="0 0 {WIDTH} {height:.0f}" role="img" aria-label="{escape(label)}" '
-                  f'xmlns="http://www.w3.org/2000/svg" font-size="12">{"".join(body)}</svg>')
+                  f'xmlns="http://www.w3.org/2000/svg" font-size="{FONT}">{"".join(body)}</svg>')
 
 
-def _cut(text: str, length: int = 11) -> str:
+def _cut(text: str, length: int = 10) -> str:
     return text if len(text) <= length else text[:length - 1] + "…"
 
 
@@ -128,7 +129,7 @@ def stacked_bar(segments: Sequence[Segment], *, label: str) -> Markup:
     x, y = 1.0, 42.0
     for segment in segments:
         text = f"{segment.label} {100 * segment.share:.0f}%"
-        step = 22 + 12.5 * len(text)
+        step = 22 + FONT * len(text)
         if x + step > WIDTH:
             x, y = 1.0, y + 18
         body.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="10" height="10" fill="{segment.colour}"/>'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app
+from flask import Response, abort, current_app, request
 from flask_login import current_user
 
 from ..evaluation import reports
@@ -21,6 +21,15 @@ def _schemes(scope: ReadScope):
     return scoring.schemes_for(scope.campaign, current_app.config["SURVEYS_DIR"])
 
 
+def _include_flagged() -> bool:
+    """Flagged responses are out of a report unless asked for (include_flagged=1), as on the dashboard."""
+    raw = request.args.get("include_flagged", "").strip().lower()
+    if raw not in ("", "0", "1", "true", "false"):
+        abort(400, f"include_flagged must be true or false; got {raw!r}" if request.path.startswith("/api/")
+              else "网址里的选项不对。")
+    return raw in ("1", "true")
+
+
 def _pdf(data: bytes, filename: str) -> Response:
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}"})
@@ -29,7 +38,8 @@ def _pdf(data: bytes, filename: str) -> Response:
 def campaign_report_response(campaign_id: int) -> Response:
     scope = read_scope(campaign_id)
     scope.require_all()  # the report compares every community
-    data = reports.campaign_report(scope.campaign, author=current_user.display_name, schemes=_schemes(scope))
+    data = reports.campaign_report(scope.campaign, author=current_user.display_name, schemes=_schemes(scope),
+                                   include_flagged=_include_flagged())
     return _pdf(data, f"{scope.campaign.name}-测评报告.pdf")
 
 
@@ -37,7 +47,7 @@ def community_report_response(campaign_id: int, community_id: int) -> Response:
     scope = read_scope(campaign_id)
     scope.community_or_404(community_id)
     data = reports.community_report(scope.campaign, community_id, author=current_user.display_name,
-                                    schemes=_schemes(scope))
+                                    schemes=_schemes(scope), include_flagged=_include_flagged())
     name = reports.community_name(community_id)
     return _pdf(data, f"{scope.campaign.name}-{name}-测评报告.pdf")
 
