@@ -23,6 +23,7 @@ def _crosstab(campaign_id: int) -> dict:
         return crosstabs.campaign_crosstab(
             scope.campaign, request.args.get("row"), request.args.get("col"), scope.community_ids,
             include_excluded=crosstabs.parse_flag(request.args.get("include_excluded"), "include_excluded", False),
+            include_flagged=crosstabs.parse_flag(request.args.get("include_flagged"), "include_flagged", False),
             drop_dont_know=crosstabs.parse_flag(request.args.get("drop_dont_know"), "drop_dont_know", True),
             covers_all=scope.covers_all)
     except crosstabs.CrosstabError as e:

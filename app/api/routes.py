@@ -83,8 +83,8 @@ def campaign_summary_view(campaign_id: int):
     except ValueError:  # an unknown grouping, or item:<key> of no single-choice question
         abort(400, f"group_by must be one of {', '.join(GROUPINGS)} or item:<key of a single-choice question>; "
                    f"got {group_by!r}")
-    # Counted responses by default (flagged in, excluded out); include_flagged=false gives the dashboard's figures.
-    which = dataclasses.replace(_scope_filter(scope), include_flagged=_flag_arg("include_flagged", True),
+    # Counted responses by default (flagged and excluded out, as everywhere); either can be let in.
+    which = dataclasses.replace(_scope_filter(scope), include_flagged=_flag_arg("include_flagged", False),
                                 include_excluded=_flag_arg("include_excluded", False))
     return jsonify(campaign_summary(campaign, group_by, which))
 

@@ -285,7 +285,9 @@ def item_levels(campaign: Campaign, items: Sequence[Item], community_id: int | N
     joined = responses.join(answers, sa.and_(answers.c.response_id == responses.c.id,
                                              answers.c.campaign_id == campaign.id,
                                              answers.c.item.in_([item.key for item in items])))
-    where = [responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None)]
+    # The counted responses: not excluded, no quality flag (queries.COUNTED).
+    where = [responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None),
+             responses.c.quality_flags == 0]
     if community_id is not None:
         where.append(responses.c.community_id == community_id)
     query = (sa.select(*columns).select_from(joined).where(*where)

@@ -151,7 +151,7 @@ def _off_scale(axis: Axis, drop_dont_know: bool) -> list[str]:
 
 
 def _count_pairs(campaign: Campaign, rows: Axis, columns: Axis, community_ids, include_excluded: bool,
-                 drop_dont_know: bool):
+                 drop_dont_know: bool, include_flagged: bool = False):
     """((row code, column code, n) for every pair with a count, the responses in the table) in one
     query each: the row question's answers joined to the column's answer of the same response.
     The pairs include the 不了解 answers ``drop_dont_know`` leaves out of the table (to say how
@@ -161,10 +161,12 @@ def _count_pairs(campaign: Campaign, rows: Axis, columns: Axis, community_ids, i
     source = mine
     conditions = [mine.c.campaign_id == campaign.id, mine.c.item == rows.item.key,
                   mine.c.community_id.in_(sorted(community_ids))]
-    if not include_excluded or columns.kind == "channel":
+    if not include_excluded or not include_flagged or columns.kind == "channel":
         source = source.join(responses, responses.c.id == mine.c.response_id)
         if not include_excluded:
             conditions.append(responses.c.exclusion_reason.is_(None))
+        if not include_flagged:
+            conditions.append(responses.c.quality_flags == 0)
     if columns.kind == "item":
         other = answers.alias("col_answer")
         source = source.join(other, sa.and_(other.c.response_id == mine.c.response_id,
@@ -245,15 +247,15 @@ def _test(table: Crosstab, row_categories: list[Category], column_categories: li
 
 
 def campaign_crosstab(campaign: Campaign, row: str | None, col: str | None, community_ids: frozenset[int], *,
-                      include_excluded: bool = False, drop_dont_know: bool = True,
+                      include_excluded: bool = False, drop_dont_know: bool = True, include_flagged: bool = False,
                       covers_all: bool = True) -> dict:
     """The cross-tab of ``row`` (an item key) by ``col`` (an item key, a grouping or item:<key>) over
     the responses of ``community_ids``, ready for JSON: categories, counts with totals, the row,
     column and total percentages, expected counts, the chi-square test and its reading in Chinese,
     notes, n and the filter used. CrosstabError for a bad request."""
     rows, columns = check(campaign, row, col)
-    pairs, respondents = _count_pairs(campaign, rows, columns, community_ids, include_excluded,
-                                       drop_dont_know)
+    pairs, respondents = _count_pairs(campaign, rows, columns, community_ids, include_excluded, drop_dont_know,
+                                      include_flagged=include_flagged)
     row_seen = {r for r, _, _ in pairs}
     column_seen = {c for _, c, _ in pairs}
     row_categories, row_dropped = _item_categories(rows.item, row_seen, drop_dont_know)
@@ -296,6 +298,7 @@ def campaign_crosstab(campaign: Campaign, row: str | None, col: str | None, comm
         notes.append("卡方检验把回答的人当作随机样本；扫码、坝坝会、纸质问卷等渠道的回答不是随机抽取的，"
                      "检验结果只能说明回答的这些人。")
     notes.append("已剔除的问卷也计入了。" if include_excluded else "已剔除的问卷没有计入。")
+    notes.append("可疑问卷（有质量标记）也计入了。" if include_flagged else "可疑问卷（有质量标记）没有计入。")
     if not covers_all:
         notes.append(f"只含您管辖的 {len(community_ids)} 个社区。")
 
@@ -304,6 +307,7 @@ def campaign_crosstab(campaign: Campaign, row: str | None, col: str | None, comm
         "campaign_id": campaign.id,
         "campaign": campaign.name,
         "filter": {"row": rows.name, "col": columns.name, "include_excluded": include_excluded,
+                   "include_flagged": include_flagged,
                    "drop_dont_know": drop_dont_know, "community_ids": sorted(community_ids)},
         "row": rows.to_dict(row_categories),
         "col": columns.to_dict(column_categories),
@@ -364,6 +368,7 @@ def method_lines(result: dict) -> list[list[str]]:
             lines.append(["Fisher 精确检验 p 值", f"{test['fisher_pvalue']:.4g}"])
     lines += [["说明", note] for note in result["notes"]]
     lines += [["含已剔除问卷", "是" if result["filter"]["include_excluded"] else "否"],
+              ["含可疑问卷", "是" if result["filter"]["include_flagged"] else "否"],
               ["列出不了解", "否" if result["filter"]["drop_dont_know"] else "是"],
               ["社区编号", "、".join(str(i) for i in result["filter"]["community_ids"])]]
     return lines

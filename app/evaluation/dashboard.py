@@ -379,7 +379,7 @@ def add_drivers(result: dict, campaign: Campaign, drill: Drill, covers_all: bool
         return
     drivers["scope"] = drill.community.name if community_id else campaign.name
     drivers["trace"] = {"n": drivers["overall"]["n_valid"],
-                        "filter": f"{drivers['scope']}；计入全部有效问卷（含可疑问卷，不含已剔除）",
+                        "filter": f"{drivers['scope']}；不计已剔除的问卷和可疑问卷",
                         "formula": "重要性 = 这道题的评分与总体满意度评分的斯皮尔曼相关系数；表现 = 这道题的满意率；"
                                    "四个区域按各题重要性和表现的中位数划分"}
     result["drivers"] = drivers
@@ -401,7 +401,7 @@ def add_ranking(result: dict, scores: dict | None) -> None:
                                                  "interval_note", "rank", "rank_interval", "not_told_apart_from",
                                                  "max_points", "unscorable")}
                         | {"indicators": c["indicators"] if result["level"] == "community" else None,
-                           "trace": {"n": c["respondents"], "filter": f"{c['name']}；按评分方案的计分规则，不含已剔除问卷",
+                           "trace": {"n": c["respondents"], "filter": f"{c['name']}；按评分方案的计分规则，不计已剔除的问卷和可疑问卷",
                                      "formula": f"总分 = 各项指标得分之和；范围按居民重抽 {scores['replicates']} 次"
                                                 f"（{round(100 * scores['confidence'])}% 把握）；排名范围是重抽中排名的范围"}}
                         for c in communities],

@@ -32,21 +32,23 @@ tallies = AnswerTally.__table__
 class ResponseFilter:
     """Which responses a figure counts.
 
-    By default the counted ones: every response not excluded by an evaluator, flagged ones
-    included (a flag asks for a second look; it does not take a resident's answer away).
+    By default the counted ones: responses an evaluator has not excluded and that carry no quality
+    flag (straight-lining, too fast, a burst). Flagged responses are kept and counted apart, and
+    come into the figures only when asked for (``include_flagged``); excluded ones likewise.
     """
 
     #: Only these communities (an account's part of the campaign, or a drill-down); None for all.
     community_ids: frozenset[int] | None = None
     #: Responses with a quality flag (straight-lining, too fast, a burst) count too.
-    include_flagged: bool = True
+    include_flagged: bool = False
     #: Responses an evaluator excluded count too (only when asked for, to see what they change).
     include_excluded: bool = False
 
     @property
     def uses_tallies(self) -> bool:
-        """The answer tallies hold exactly the counted answers (all flags, no exclusions)."""
-        return self.include_flagged and not self.include_excluded
+        """The answer tallies hold the answers of every response not excluded: they serve any filter
+        that leaves the excluded out (flagged ones, being few, are then subtracted)."""
+        return not self.include_excluded
 
     def on(self, table: sa.Table, response_table: sa.Table | None = None) -> list[sa.ColumnElement]:
         """The conditions on ``table`` (which has community_id) and on the responses table."""
@@ -58,9 +60,17 @@ class ResponseFilter:
                 conditions.append(response_table.c.quality_flags == 0)
         return conditions
 
+    def words(self) -> str:
+        """What the filter leaves out, for a person (Chinese)."""
+        out = [label for label, left_out in (("已剔除的问卷", not self.include_excluded),
+                                             ("可疑问卷（有质量标记）", not self.include_flagged)) if left_out]
+        return ("不计" + "和".join(out)) if out else "计入全部问卷，含已剔除和可疑问卷"
 
-#: Every counted response (the summary's default).
+
+#: The counted responses: not excluded, no quality flag (every figure's default).
 COUNTED = ResponseFilter()
+#: Every response not excluded, flagged ones included (what the answer tallies hold).
+NOT_EXCLUDED = ResponseFilter(include_flagged=True)
 
 
 def check_grouping(group_by: str) -> None:
@@ -140,13 +150,22 @@ def _counted_answers(campaign_id: int, items: list[str], group_by: str,
                      which: ResponseFilter = COUNTED) -> sa.Subquery:
     """(group, item, value, n) of the counted answers to ``items``, not yet summed per group."""
     if which.uses_tallies and not group_by.startswith(ITEM_GROUPING) and group_by != "channel":
-        # The geographic groupings of the counted responses read the counts made at submit and
-        # exclusion time (tallies.py), never the answers themselves: a few rows per community and
-        # item, whatever the campaign's size.
+        # The geographic groupings read the counts made at submit and exclusion time (tallies.py),
+        # never the answers themselves: a few rows per community and item, whatever the campaign's
+        # size. The tallies count flagged responses too; unless they are asked for, their answers
+        # (a small share) are counted here and subtracted.
         kept = sa.select(tallies.c.campaign_id, tallies.c.community_id, tallies.c.item, tallies.c.value, tallies.c.n) \
             .where(tallies.c.campaign_id == campaign_id, tallies.c.item.in_(items), tallies.c.n > 0,
-                   *which.on(tallies)) \
-            .subquery("kept")
+                   *which.on(tallies))
+        if not which.include_flagged:
+            flagged = (sa.select(answers.c.campaign_id, answers.c.community_id, answers.c.item, answers.c.value,
+                                 sa.literal(-1, sa.BigInteger).label("n"))
+                       .select_from(responses.join(answers, answers.c.response_id == responses.c.id))
+                       .where(responses.c.campaign_id == campaign_id, responses.c.quality_flags != 0,
+                              responses.c.exclusion_reason.is_(None), answers.c.item.in_(items),
+                              *which.on(answers)))
+            kept = sa.union_all(kept, flagged)
+        kept = kept.subquery("kept")
         group, source = (kept.c.campaign_id, kept) if group_by == "campaign" else _rolled_up(kept, group_by)
         return (sa.select(group.label("group"), kept.c.item, kept.c.value, kept.c.n)
                 .select_from(source).subquery("counted"))

@@ -110,7 +110,9 @@ def tag_tally_query(campaign, tags: tuple[str, ...]) -> sa.Select:
     columns = tag_tally_columns(definition, tags, items) if items else [
         sa.literal(zero).label(f"{what}{t}") for t in range(len(tags))
         for what, zero in (("valid", 0), ("satisfied", 0), ("points", 0.0))]
-    counted = (responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None))
+    # The counted responses (queries.COUNTED): not excluded, no quality flag.
+    counted = (responses.c.campaign_id == campaign.id, responses.c.exclusion_reason.is_(None),
+               responses.c.quality_flags == 0)
     if items and db.session.get_bind().dialect.name == "postgresql":
         # Each response's sums in a LATERAL subquery: PostgreSQL then walks the responses in
         # community order (an index, then an incremental sort by id) and hands out the first rows at

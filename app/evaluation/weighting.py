@@ -179,7 +179,7 @@ def respondent_rows(campaign: Campaign, community_id: int, categorical: Mapping[
     query = (sa.select(responses.c.id, *columns)
              .select_from(joined)
              .where(responses.c.campaign_id == campaign.id, responses.c.community_id == community_id,
-                    responses.c.exclusion_reason.is_(None))
+                    responses.c.exclusion_reason.is_(None), responses.c.quality_flags == 0)
              .group_by(responses.c.id)
              .order_by(responses.c.id))
     # yield_per streams (a server-side cursor on PostgreSQL): one chunk of rows in memory at a time.

@@ -29,11 +29,12 @@ def crosstab(campaign_id: int):
         result = crosstabs.campaign_crosstab(
             campaign, row, col, scope.community_ids,
             include_excluded=crosstabs.parse_flag(args.get("include_excluded"), "include_excluded", False),
+            include_flagged=crosstabs.parse_flag(args.get("include_flagged"), "include_flagged", False),
             drop_dont_know=crosstabs.parse_flag(args.get("drop_dont_know"), "drop_dont_know", True),
             covers_all=scope.covers_all)
     except crosstabs.CrosstabError as e:
         error = e.chinese
-    query = {k: v for k, v in args.items() if k in ("include_excluded", "drop_dont_know")} | {"row": row, "col": col}
+    query = {k: v for k, v in args.items() if k in ("include_excluded", "include_flagged", "drop_dont_know")} | {"row": row, "col": col}
     return render_template("evaluators/crosstab.html", campaign=campaign, scope=scope, items=items, groupings=groupings,
                            row=row, col=col, percent=percent, percent_choices=PERCENT_CHOICES, result=result,
                            error=error, query=query, args=args), 400 if error else 200

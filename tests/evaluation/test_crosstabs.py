@@ -148,7 +148,8 @@ def test_item_by_item_counts_equal_a_hand_count_and_the_test_is_scipys(world, lo
                                100 * pd.crosstab(frame["r"], frame["c"], normalize="columns").to_numpy())
     np.testing.assert_allclose(body["percentages"]["total"]["cells"],
                                100 * pd.crosstab(frame["r"], frame["c"], normalize="all").to_numpy())
-    assert body["filter"] == {"row": "sat", "col": "joined", "include_excluded": False, "drop_dont_know": True,
+    assert body["filter"] == {"row": "sat", "col": "joined", "include_excluded": False, "include_flagged": False,
+                              "drop_dont_know": True,
                               "community_ids": sorted(c.id for c in communities.values())}
 
 

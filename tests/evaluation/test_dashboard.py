@@ -144,15 +144,16 @@ def test_flagged_and_excluded_responses_come_in_only_when_asked(world, logged_in
         expected, _, _n = rate(expected_rows)
         assert board["rates"]["overall"]["rate"] == pytest.approx(expected), flags
         assert board["counts"]["total"]["in_figures"] == len(expected_rows), flags
-    # With flagged responses in (the summary's own default), the dashboard's figures are the summary API's.
-    board = get(client, f"{url}?include_flagged=1")
-    summary = get(client, f"/api/v1/campaigns/{campaign.id}/summary?group_by=community")
-    sat = next(i for i in summary["items"] if i["key"] == "sat")
-    assert len(sat["groups"]) == 3
-    for group in sat["groups"]:
-        mine = next(g for g in board["rates"]["groups"] if g["key"] == group["key"])
-        assert (mine["rate"], mine["interval"], mine["n_valid"]) == \
-            (group["satisfaction_rate"], group["rate_interval"], group["n_valid"])
+    # The dashboard's figures are the summary API's, with the same filter either way.
+    for flags in ("", "?include_flagged=1"):
+        board = get(client, f"{url}{flags}")
+        summary = get(client, f"/api/v1/campaigns/{campaign.id}/summary{flags}")
+        sat = next(i for i in summary["items"] if i["key"] == "sat")
+        assert len(sat["groups"]) == 3
+        for group in sat["groups"]:
+            mine = next(g for g in board["rates"]["groups"] if g["key"] == group["key"])
+            assert (mine["rate"], mine["interval"], mine["n_valid"]) == \
+                (group["satisfaction_rate"], group["rate_interval"], group["n_valid"])
 
 
 def test_every_items_distribution_at_a_street(world, logged_in):
@@ -246,22 +247,29 @@ def test_bad_dashboard_requests_get_a_json_4xx(world, logged_in, query):
 
 
 def test_the_response_filter_agrees_between_tallies_and_answers(world):
-    """The summary from the tallies (the default) equals the same figures counted from the answers."""
+    """The summary from the tallies (flagged answers subtracted) equals the same figures counted from
+    the answers, for every combination of the filter."""
     campaign, communities, _ = world
     ids = frozenset({communities["A"].id, communities["C"].id})
-    from_tallies = campaign_summary(campaign, "community", queries.ResponseFilter(ids))
-    assert queries.ResponseFilter(ids).uses_tallies
-    # Every response here is either flagged or not; letting in the excluded (none in C) forces the answers path,
-    # so compare on C alone, where the two must agree.
-    from_answers = campaign_summary(campaign, "community", queries.ResponseFilter(ids, include_excluded=True))
-    c = communities["C"].id
 
-    def group(summary, key):
-        return next(g for i in summary["items"] if i["key"] == "sat" for g in i["groups"] if g["key"] == key)
-    assert group(from_tallies, c) == group(from_answers, c)
-    assert {g["key"] for g in from_tallies["groups"]} == set(ids)
-    assert group(from_tallies, communities["A"].id)["n_valid"] == 4  # flagged in, excluded out
-    assert group(from_answers, communities["A"].id)["n_valid"] == 5
+    def sat(which) -> dict:
+        summary = campaign_summary(campaign, "community", which)
+        return {g["key"]: g for i in summary["items"] if i["key"] == "sat" for g in i["groups"]}
+
+    assert queries.ResponseFilter(ids).uses_tallies and not queries.ResponseFilter(ids, include_excluded=True).uses_tallies
+    a, c = communities["A"].id, communities["C"].id
+    # A: 5 responses, one flagged, one excluded; C has neither, so its figures never change.
+    for which, n_a in ((queries.ResponseFilter(ids), 3),
+                       (queries.ResponseFilter(ids, include_flagged=True), 4),
+                       (queries.ResponseFilter(ids, include_excluded=True), 4),
+                       (queries.ResponseFilter(ids, include_flagged=True, include_excluded=True), 5)):
+        groups = sat(which)
+        assert set(groups) == set(ids)
+        assert groups[a]["n_valid"] == n_a, which
+        assert groups[c] == sat(queries.ResponseFilter(ids, include_excluded=True))[c]
+    # Tallies minus the flagged answers, against a count of the answers themselves.
+    expected, satisfied, n = rate(rows_of(community="A"))
+    assert sat(queries.ResponseFilter(ids))[a]["satisfaction_rate"] == pytest.approx(expected)
 
 
 def test_whisker_chart_marks_every_group_and_escapes_names():

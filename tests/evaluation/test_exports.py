@@ -340,18 +340,19 @@ def test_the_summary_workbook_has_the_summary_apis_figures(world, evaluator):
             assert table[name][f"{item['key']} 满意率"] == pytest.approx(stats["satisfaction_rate"])
             assert table[name][f"{item['key']} 满意率下限"] == pytest.approx(stats["rate_interval"]["low"])
             assert table[name][f"{item['key']} 满意率上限"] == pytest.approx(stats["rate_interval"]["high"])
-    # And independently: 甲社区's counted sat answers are 5, 4 and dk (the 1 was excluded): 2 of 2 satisfied.
-    low, high = proportion_confint(2, 2, alpha=1 - campaign.confidence, method="wilson")
+    # And independently: 甲社区's counted sat answers are 5 and dk (the 1 was excluded, the 4 is flagged
+    # "too fast" and left out by default): 1 of 1 satisfied.
+    low, high = proportion_confint(1, 1, alpha=1 - campaign.confidence, method="wilson")
     a = table["甲社区"]
-    assert (a["有效问卷（份）"], a["sat 有效回答"], a["sat 满意率"]) == (3, 2, 1.0)
+    assert (a["有效问卷（份）"], a["sat 有效回答"], a["sat 满意率"]) == (2, 1, 1.0)
     assert a["sat 满意率下限"] == pytest.approx(low) and a["sat 满意率上限"] == pytest.approx(high)
     assert book["各社区"].cell(row=2, column=header.index("sat 满意率") + 1).number_format == "0.0%"
 
     header, *rows = list(book["各题分布"].values)
     dist = [dict(zip(header, row)) for row in rows]
     a_sat = {r["答案编码"]: r for r in dist if r["题目编号"] == "sat" and r["社区"] == "甲社区"}
-    assert {code: r["人数"] for code, r in a_sat.items()} == {"5": 1, "4": 1, "3": 0, "2": 0, "1": 0, "dk": 1}
-    assert a_sat["5"]["占有效回答"] == pytest.approx(0.5) and a_sat["dk"]["占有效回答"] is None
+    assert {code: r["人数"] for code, r in a_sat.items()} == {"5": 1, "4": 0, "3": 0, "2": 0, "1": 0, "dk": 1}
+    assert a_sat["5"]["占有效回答"] == pytest.approx(1.0) and a_sat["dk"]["占有效回答"] is None
     assert a_sat["5"]["答案"] == "非常满意" and a_sat["dk"]["说明"] == "不计入有效回答"
     api_distribution = next(g for g in summary["items"][0]["groups"] if g["key"] == communities["A"].id)
     assert [(d["code"], d["count"]) for d in api_distribution["distribution"]] == \
