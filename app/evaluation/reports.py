@@ -6,14 +6,15 @@ module only gathers those figures, words the method in plain Chinese and lays th
 reportlab: A4, the built-in CJK font STSong-Light (nothing downloaded), charts as vector graphics
 (reportlab.graphics), a footer with the campaign, the time generated and the page number.
 
-Whether the reader may see scores and the ranking is the caller's decision (``schemes``): this
-module knows nothing of logins.
+What the reader may see is the caller's decision: the scores and the ranking (``schemes``), the
+communities a figure may cover (``community_ids``, ``covers_all``) and the evaluators' reasons for
+excluding responses (``reads_responses``). This module knows nothing of logins.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from xml.sax.saxutils import escape
 
@@ -310,7 +311,9 @@ def _title_block(campaign: Campaign, heading: str, author: str, now: datetime, e
 
 
 def _method_note(campaign: Campaign, summary: dict, received: int, excluded: list[tuple[str, int]], flagged: int,
-                 weighting_line: str, include_flagged: bool) -> list:
+                 weighting_line: str, include_flagged: bool, reads_responses: bool) -> list:
+    """The method in words; the reasons for excluding responses only when ``reads_responses`` (they
+    are the evaluators' notes on single responses), otherwise only how many were excluded."""
     level = level_text(campaign.confidence)
     counted = summary["respondents"]
     story = [_p("一、方法说明", HEADING)]
@@ -320,8 +323,9 @@ def _method_note(campaign: Campaign, summary: dict, received: int, excluded: lis
     ]
     if excluded:
         reasons = "；".join(f"“{reason}” {n} 份" for reason, n in excluded)
-        lines.append(f"不计入统计：{sum(n for _, n in excluded)} 份问卷被考评人员排除在统计之外，原因：{reasons}。"
-                     "这些问卷保留在系统里，但不进入本报告的任何数字。")
+        lines.append(f"不计入统计：{sum(n for _, n in excluded)} 份问卷被考评人员排除在统计之外"
+                     + (f"，原因：{reasons}。" if reads_responses else "。")
+                     + "这些问卷保留在系统里，但不进入本报告的任何数字。")
     else:
         lines.append("不计入统计：没有被排除的问卷。")
     if include_flagged:
@@ -372,17 +376,20 @@ def _item_rate_table(item: dict, groups: list[dict], total: dict | None, label: 
     return [KeepTogether([_p(item["text"], SUBHEADING), table]), _p(note, NOTE)]
 
 
-def _drivers_section(campaign: Campaign, number: str, *, fix_first_only: bool = False) -> list:
+def _drivers_section(campaign: Campaign, number: str, *, fix_first_only: bool = False,
+                     community: Region | None = None) -> list:
+    """The driver analysis of the whole campaign, or of ``community``'s responses only."""
     story = [_p(f"{number}、影响总体满意度的因素（重要性—表现分析）", HEADING)]
     try:
-        result = analyses.driver_analysis(campaign)
+        result = analyses.driver_analysis(campaign, None if community is None else community.id)
     except analyses.AnalysisError:
         return story + [_p("这份问卷没有标明“总体满意度”题（或标了不止一道），无法做这项分析，本节从略。")]
     texts = {item["key"]: item["text"] for item in result["items"]}
     fix_first = [texts[key] for key in result["fix_first"]]
     story.append(_p(f"总体满意度题：{result['overall']['text']}（回答在量表上的 {result['overall']['n_valid']} 人）。"
                     "重要性 = 这道题与总体满意度的 Spearman 秩相关系数（同时回答了两题的人）；表现 = 这道题的满意率；"
-                    "以各题重要性和表现的中位数为界分为四个区。全部社区合计。"))
+                    "以各题重要性和表现的中位数为界分为四个区。"
+                    + ("全部社区合计。" if community is None else f"只算{community.name}的问卷。")))
     story.append(_p("优先改进（重点改进区，重要性高而满意率低，按重要性从高到低）："
                     + ("；".join(fix_first) if fix_first else "没有题目落在这个区。")))
     if fix_first_only:
@@ -431,13 +438,17 @@ def _ranking_section(campaign: Campaign, schemes: Sequence[Scheme], number: str,
     return story
 
 
-def campaign_report(campaign: Campaign, *, author: str, schemes: Sequence[Scheme] | None = None,
-                    now: datetime | None = None, include_flagged: bool = False) -> bytes:
-    """The campaign's report as PDF bytes: every community side by side.
+def campaign_report(campaign: Campaign, *, author: str, reads_responses: bool,
+                    schemes: Sequence[Scheme] | None = None, now: datetime | None = None,
+                    include_flagged: bool = False) -> bytes:
+    """The campaign's report as PDF bytes: every community side by side, for a reader who reads
+    every community of the campaign.
 
-    ``author`` is the display name of who asked for it; ``schemes`` the scoring schemes whose
-    scores and ranking the reader may see (None: they may not, and the section is left out).
-    Flagged responses are left out unless ``include_flagged``, as on the dashboard.
+    ``author`` is the display name of who asked for it; ``reads_responses`` whether the reader may
+    read single responses (else the exclusion reasons are left out, only their number is said);
+    ``schemes`` the scoring schemes whose scores and ranking the reader may see (None: they may
+    not, and the section is left out). Flagged responses are left out unless ``include_flagged``,
+    as on the dashboard.
     """
     now = now or utcnow()
     which = ResponseFilter(include_flagged=include_flagged)
@@ -457,7 +468,7 @@ def campaign_report(campaign: Campaign, *, author: str, schemes: Sequence[Scheme
     if summary["respondents"] == 0:
         story.append(_p("本次测评还没有计入统计的问卷，以下各表的满意率都是空的（记作“—”）。"))
     story += _method_note(campaign, summary, received, excluded, flagged_counted(campaign.id), weighting_line,
-                          include_flagged)
+                          include_flagged, reads_responses)
 
     rows = [["社区", "收到", "不计入", "有效 n", "目标", "完成", "误差范围"]]
     for group in summary["groups"]:
@@ -508,25 +519,65 @@ def campaign_report(campaign: Campaign, *, author: str, schemes: Sequence[Scheme
 
 # -- the community report ---------------------------------------------------------------
 
+#: The comparison column of a community report: every community of the campaign, or (for an account that
+#: reads only some of them, a street's) the communities the account reads.
+ALL_COMMUNITIES = "全部社区"
+OWN_COMMUNITIES = "所辖社区"
 
-def _distribution_table(item: dict, mine: dict, total: dict) -> list:
+
+def _distribution_table(item: dict, mine: dict, total: dict | None, label: str | None) -> list:
+    """An item's answers in the community, beside ``label``'s (the comparison) when ``total`` is given."""
     satisfied, _off = satisfied_labels(item)
-    rows = [["回答", "本社区人数", "本社区占比", "全部社区人数", "全部社区占比"]]
-    for level, a, b in zip(item["scale"]["levels"], mine["distribution"], total["distribution"]):
-        rows.append([level["label"], a["count"], percent(a["share"]), b["count"], percent(b["share"])])
+    both = total is not None
+    other = total if both else mine
+
+    def row(first, a, b, c, d) -> list:
+        return [first, a, b, c, d] if both else [first, a, b]
+
+    rows = [row("回答", "本社区人数", "本社区占比", f"{label}人数", f"{label}占比")]
+    for level, a, b in zip(item["scale"]["levels"], mine["distribution"], other["distribution"]):
+        rows.append(row(level["label"], a["count"], percent(a["share"]), b["count"], percent(b["share"])))
     for c in item["scale"]["off_scale"]:
-        rows.append([f"{c['label']}（不计入分母）", mine["off_scale_counts"].get(c["code"], 0), "—",
-                     total["off_scale_counts"].get(c["code"], 0), "—"])
-    rows.append(["未回答此题", mine["missing"], "—", total["missing"], "—"])
-    rows.append(["有效 n", mine["n_valid"], "", total["n_valid"], ""])
-    rows.append(["满意率", "", percent(mine["satisfaction_rate"]), "", percent(total["satisfaction_rate"])])
-    rows.append(["区间", "", interval_text(mine["rate_interval"]), "", interval_text(total["rate_interval"])])
-    table = _table(rows, [WIDTH - 120 * mm, 22 * mm, 38 * mm, 24 * mm, 36 * mm])
+        rows.append(row(f"{c['label']}（不计入分母）", mine["off_scale_counts"].get(c["code"], 0), "—",
+                        other["off_scale_counts"].get(c["code"], 0), "—"))
+    rows.append(row("未回答此题", mine["missing"], "—", other["missing"], "—"))
+    rows.append(row("有效 n", mine["n_valid"], "", other["n_valid"], ""))
+    rows.append(row("满意率", "", percent(mine["satisfaction_rate"]), "", percent(other["satisfaction_rate"])))
+    rows.append(row("区间", "", interval_text(mine["rate_interval"]), "", interval_text(other["rate_interval"])))
+    widths = [WIDTH - 120 * mm, 22 * mm, 38 * mm, 24 * mm, 36 * mm] if both else [WIDTH - 60 * mm, 22 * mm, 38 * mm]
     note = f"计为“满意”的回答：{_quoted(satisfied)}。占比 = 人数 ÷ 有效 n。"
-    return [KeepTogether([_p(item["text"], SUBHEADING), table]), _p(note, NOTE)]
+    return [KeepTogether([_p(item["text"], SUBHEADING), _table(rows, widths)]), _p(note, NOTE)]
 
 
-def _weighting_section(campaign: Campaign, community_id: int, summary_items: dict, number: str) -> list:
+def _rate(estimate: dict | None) -> str:
+    return "—" if estimate is None else percent(estimate["estimate"])
+
+
+def _estimate_interval(estimate: dict | None) -> str:
+    return "—" if estimate is None else interval_text(estimate["interval"])
+
+
+def _weighted_responses(campaign_id: int, community_id: int, respondents: int, include_flagged: bool) -> str:
+    """Which of the community's responses the weighting counted, in words: the weighting module decides
+    (its ``respondents``), this only says it, and whether that differs from the other sections."""
+    not_excluded = db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
+        Response.campaign_id == campaign_id, Response.community_id == community_id,
+        Response.exclusion_reason.is_(None)))
+    flagged = flagged_counted(campaign_id, [community_id])
+    if flagged == 0:
+        return f"本社区没有被排除的 {respondents} 份问卷（本社区没有可疑问卷）"
+    if respondents == not_excluded - flagged:
+        return (f"本社区没有被排除、也没有质量提示的 {respondents} 份问卷，{flagged} 份可疑问卷不计入"
+                + ("（与上面各节一样）" if not include_flagged else "（上面各节这次计入了可疑问卷，本节没有）"))
+    if respondents == not_excluded:
+        return (f"本社区没有被排除的 {respondents} 份问卷，含 {flagged} 份可疑问卷"
+                + ("（与上面各节一样）" if include_flagged else "（上面各节没有计入可疑问卷，本节计入了）"))
+    return f"本社区的 {respondents} 份问卷"
+
+
+def _weighting_section(campaign: Campaign, community_id: int, number: str, include_flagged: bool) -> list:
+    """Unweighted and weighted figures side by side, both from weighting.community_weighted: the two
+    columns describe the same respondents, with intervals of the same kind."""
     story = [_p(f"{number}、按人口结构加权", HEADING)]
     result = weighting.community_weighted(campaign, community_id)
     status = result["weighting"]
@@ -541,29 +592,43 @@ def _weighting_section(campaign: Campaign, community_id: int, summary_items: dic
                     "有效样本量是 Kish 的 (Σw)²/Σw²。加权只校正样本的年龄、性别构成，校正不了谁愿意回答。"))
     rows = [["题目", "不加权 n", "不加权满意率", "不加权区间", "加权 n", "加权满意率", "加权区间", "有效样本量"]]
     for item in result["items"]:
-        plain = summary_items[item["key"]]
+        plain = item["unweighted"]["satisfaction_rate"]
         weighted = (item["weighted"] or {}).get("satisfaction_rate")
-        rows.append([_cell(item["text"]), plain["n_valid"], percent(plain["satisfaction_rate"]),
-                     interval_text(plain["rate_interval"]),
-                     (item["weighted"] or {}).get("n", "—"),
-                     percent(weighted["estimate"]) if weighted else "—",
-                     interval_text(weighted["interval"]) if weighted else "—",
+        rows.append([_cell(item["text"]), item["unweighted"]["n"], _rate(plain), _estimate_interval(plain),
+                     (item["weighted"] or {}).get("n", "—"), _rate(weighted), _estimate_interval(weighted),
                      f"{weighted['effective_n']:.1f}" if weighted and weighted["effective_n"] is not None else "—"])
     story.append(_table(rows, [WIDTH - 146 * mm, 14 * mm, 18 * mm, 26 * mm, 14 * mm, 18 * mm, 26 * mm, 18 * mm]))
+    which = _weighted_responses(campaign.id, community_id, result["respondents"], include_flagged)
+    story.append(_p(f"本表两列按同一批问卷计算：{which}。n = 回答此题且答在量表上的人数，加权 n 只算参加加权的受访者。"
+                    "两列的区间都是 t 区间（线性化标准误），因此不加权区间与第二节的 Wilson 区间略有不同。", NOTE))
     return story
 
 
-def community_report(campaign: Campaign, community_id: int, *, author: str,
-                     schemes: Sequence[Scheme] | None = None, now: datetime | None = None,
-                     include_flagged: bool = False) -> bytes:
-    """One community's report as PDF bytes: its figures beside the whole campaign's.
+def community_report(campaign: Campaign, community_id: int, *, author: str, community_ids: Collection[int],
+                     covers_all: bool, reads_responses: bool, schemes: Sequence[Scheme] | None = None,
+                     now: datetime | None = None, include_flagged: bool = False) -> bytes:
+    """One community's report as PDF bytes: its figures beside those of the communities the reader reads.
 
-    ``schemes`` and ``include_flagged`` as for campaign_report (None: no scores shown)."""
+    ``community_ids`` are the campaign's communities the reader may read (``community_id`` among
+    them), ``covers_all`` whether that is every community of the campaign: the comparison column
+    and the driver analysis cover the whole campaign only then (otherwise the comparison is the
+    reader's communities, none when that is this community alone, and the drivers are the
+    community's own). ``reads_responses``, ``schemes`` and ``include_flagged`` as for
+    campaign_report (None: no scores shown)."""
+    readable = frozenset(community_ids)
+    if community_id not in readable:
+        raise ValueError(f"community {community_id} is not among the reader's communities")
     now = now or utcnow()
     community = db.session.get(Region, community_id)
-    which = ResponseFilter(include_flagged=include_flagged)
-    summary = campaign_summary(campaign, "community", which)
-    whole = campaign_summary(campaign, "campaign", which)
+    summary = campaign_summary(campaign, "community",
+                               ResponseFilter(community_ids=frozenset({community_id}), include_flagged=include_flagged))
+    if covers_all:
+        label, compared = ALL_COMMUNITIES, ResponseFilter(include_flagged=include_flagged)
+    elif readable != {community_id}:
+        label, compared = OWN_COMMUNITIES, ResponseFilter(community_ids=readable, include_flagged=include_flagged)
+    else:
+        label, compared = None, None
+    whole = None if compared is None else campaign_summary(campaign, "campaign", compared)
     group = next(g for g in summary["groups"] if g["key"] == community_id)
     counts = next((c for c in response_counts(campaign.id) if c["community_id"] == community_id), None)
     excluded = exclusions(campaign.id, [community_id])
@@ -573,19 +638,23 @@ def community_report(campaign: Campaign, community_id: int, *, author: str,
     story = _title_block(campaign, title, author, now, [["社区", f"{community.name}（{community.code}）"]])
     if group["respondents"] == 0:
         story.append(_p("这个社区还没有计入统计的问卷，以下各表的满意率都是空的（记作“—”）。"))
-    mine_summary = {**summary, "respondents": group["respondents"],
-                    "channels": []}  # channels are campaign-wide in the summary: not shown for one community
-    story += _method_note(campaign, mine_summary, received, excluded, flagged_counted(campaign.id, [community_id]),
-                          "加权：下面各表的数字未加权；按人口结构加权的结果见第四节（加权计入可疑问卷）。",
-                          include_flagged)
+    # The summary counts this community only: its respondents and channels are the community's.
+    story += _method_note(campaign, {**summary, "respondents": group["respondents"]}, received, excluded,
+                          flagged_counted(campaign.id, [community_id]),
+                          "加权：第二、三节的数字未加权；按人口结构加权的结果见第四节。", include_flagged, reads_responses)
     target = group["target"]
     rows = [["社区", "收到", "不计入", "有效 n", "目标", "完成", "误差范围"],
             [_cell(community.name), received, received - group["respondents"], group["respondents"],
              "—" if target is None else target, percent(group["respondents"] / target) if target else "—",
              _margin(group["respondents"], campaign.confidence)]]
     story.append(_table(rows, [WIDTH - 128 * mm, 18 * mm, 18 * mm, 18 * mm, 18 * mm, 20 * mm, 36 * mm]))
+    if label == OWN_COMMUNITIES:
+        story.append(_p(f"下面各表的“{OWN_COMMUNITIES}”是您的账号管辖的、参加本次测评的 {len(readable)} 个社区合计"
+                        "（不含本次测评的其他社区）。", NOTE))
+    elif label is None:
+        story.append(_p("您的账号只管辖这一个社区，下面各表只列本社区的数字，不与其他社区比较。", NOTE))
 
-    totals = {item["key"]: item["groups"][0] for item in whole["items"]}
+    totals = {} if whole is None else {item["key"]: item["groups"][0] for item in whole["items"]}
     position = summary["groups"].index(group)
     mine = {item["key"]: item["groups"][position] for item in summary["items"]}
 
@@ -593,7 +662,7 @@ def community_report(campaign: Campaign, community_id: int, *, author: str,
     if not summary["items"]:
         story.append(_p("这份问卷没有量表题，没有满意率。"))
     for item in summary["items"]:
-        story += _distribution_table(item, mine[item["key"]], totals[item["key"]])
+        story += _distribution_table(item, mine[item["key"]], totals.get(item["key"]), label)
 
     story.append(_p("三、图", HEADING))
     headline = headline_item(summary, campaign)
@@ -602,17 +671,18 @@ def community_report(campaign: Campaign, community_id: int, *, author: str,
     else:
         rows = [{"label": item["text"], "rate": mine[item["key"]]["satisfaction_rate"],
                  "interval": mine[item["key"]]["rate_interval"], "n": mine[item["key"]]["n_valid"],
-                 "reference": totals[item["key"]]["satisfaction_rate"]} for item in summary["items"]]
+                 "reference": totals[item["key"]]["satisfaction_rate"] if totals else None}
+                for item in summary["items"]]
         story += whisker_charts(f"图 1　{community.name}各题的满意率与 {level_text(campaign.confidence)} 区间", rows,
-                                reference_label="全部社区合计的满意率")
+                                reference_label=f"{label}合计的满意率" if label else None)
         story.append(Spacer(1, 10))
         labels, values = _distribution(headline, mine[headline["key"]])
         story.append(distribution_chart(f"图 2　“{_short(headline['text'], 24)}”各回答的人数（{community.name}，有效 n = "
                                         f"{mine[headline['key']]['n_valid']}）", labels, values))
 
-    story += _weighting_section(campaign, community_id, mine, "四")
-    story += _drivers_section(campaign, "五", fix_first_only=True)
-    if schemes is not None:
+    story += _weighting_section(campaign, community_id, "四", include_flagged)
+    story += _drivers_section(campaign, "五", fix_first_only=True, community=None if covers_all else community)
+    if schemes is not None and covers_all:  # a rank places the community among all of them
         story += _ranking_section(campaign, schemes, "六", community_id)
     footer = f"{campaign.name} · {community.name}　生成时间 {local_time(now)}"
     return _build(story, title, footer, author)

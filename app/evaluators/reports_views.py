@@ -22,11 +22,12 @@ def _schemes(scope: ReadScope):
 
 
 def _include_flagged() -> bool:
-    """Flagged responses are out of a report unless asked for (include_flagged=1), as on the dashboard."""
-    raw = request.args.get("include_flagged", "").strip().lower()
+    """Flagged responses are out of a report unless asked for, as on the dashboard: include_flagged is
+    "", "0", "1", "true" or "false" (any case); anything else is a 400."""
+    raw = request.args.get("include_flagged", "").lower()
     if raw not in ("", "0", "1", "true", "false"):
-        abort(400, f"include_flagged must be true or false; got {raw!r}" if request.path.startswith("/api/")
-              else "网址里的选项不对。")
+        abort(400, f"include_flagged must be true or false; got {request.args['include_flagged']!r}"
+              if request.path.startswith("/api/") else "网址里“是否计入可疑问卷”的选项不对，只能是 0 或 1。")
     return raw in ("1", "true")
 
 
@@ -38,7 +39,8 @@ def _pdf(data: bytes, filename: str) -> Response:
 def campaign_report_response(campaign_id: int) -> Response:
     scope = read_scope(campaign_id)
     scope.require_all()  # the report compares every community
-    data = reports.campaign_report(scope.campaign, author=current_user.display_name, schemes=_schemes(scope),
+    data = reports.campaign_report(scope.campaign, author=current_user.display_name,
+                                   reads_responses=scope.reads_responses, schemes=_schemes(scope),
                                    include_flagged=_include_flagged())
     return _pdf(data, f"{scope.campaign.name}-测评报告.pdf")
 
@@ -46,8 +48,11 @@ def campaign_report_response(campaign_id: int) -> Response:
 def community_report_response(campaign_id: int, community_id: int) -> Response:
     scope = read_scope(campaign_id)
     scope.community_or_404(community_id)
+    # What the account reads decides what the report compares and says (app.evaluation.reports knows no logins).
     data = reports.community_report(scope.campaign, community_id, author=current_user.display_name,
-                                    schemes=_schemes(scope), include_flagged=_include_flagged())
+                                    community_ids=scope.community_ids, covers_all=scope.covers_all,
+                                    reads_responses=scope.reads_responses, schemes=_schemes(scope),
+                                    include_flagged=_include_flagged())
     name = reports.community_name(community_id)
     return _pdf(data, f"{scope.campaign.name}-{name}-测评报告.pdf")
 
