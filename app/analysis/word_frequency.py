@@ -24,7 +24,7 @@ import threading
 import unicodedata
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -45,12 +45,16 @@ class WordCount:
     answers: int
     #: answers / all the answers counted (0–1).
     share: float
+    #: Distinct responses (residents) with an answer that uses the word: a response's several answers count once.
+    responses: int
 
 
 @dataclass(frozen=True)
 class WordFrequencies:
     #: The answers counted (empty and blank texts included: they are answers that use no word).
     answers: int
+    #: The distinct responses those answers belong to (as many as the answers when none are named).
+    responses: int
     #: Words kept over all the answers (every occurrence), before ``top`` cuts the list.
     total_words: int
     #: Distinct words kept, before ``top`` cuts the list.
@@ -134,33 +138,46 @@ def segment(text: str) -> list[str]:
 
 
 def count_words(texts: Iterable[str], *, top: int = 30, stop_words: Iterable[str] | None = None,
-                min_answers: int = 1, cut: Callable[[str], Sequence[str]] | None = None) -> WordFrequencies:
+                min_answers: int = 1, min_responses: int = 1, responses: Iterable[Hashable] | None = None,
+                cut: Callable[[str], Sequence[str]] | None = None) -> WordFrequencies:
     """Count the words of ``texts`` (one text per answer) and rank them.
 
     ``top``: how many words to return (at least 1). ``stop_words``: words never counted (default:
-    stopwords_zh.txt). ``min_answers``: leave out words fewer answers use (a word only one resident
-    wrote may point at that resident). ``cut``: the segmenter (default: jieba, see ``segment``).
+    stopwords_zh.txt). ``responses``: the response (resident) each text belongs to, in the order of
+    ``texts`` and as many (default: each text its own response); one resident's answers to several
+    questions are one response. ``min_answers`` / ``min_responses``: leave out words fewer answers /
+    fewer distinct responses use (a word only one resident wrote may point at that resident: it is
+    the responses that tell residents apart). ``cut``: the segmenter (default: jieba, see ``segment``).
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a whole number of at least 1, got {top!r}")
-    if isinstance(min_answers, bool) or not isinstance(min_answers, int) or min_answers < 1:
-        raise ValueError(f"min_answers must be a whole number of at least 1, got {min_answers!r}")
+    for name, value in (("min_answers", min_answers), ("min_responses", min_responses)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
     stop = default_stop_words() if stop_words is None else frozenset(normalise(w) for w in stop_words)
     cut = cut or segment
+    texts = list(texts)
+    owners = list(range(len(texts))) if responses is None else list(responses)
+    if len(owners) != len(texts):
+        raise ValueError(f"responses must name one response per text: {len(owners)} for {len(texts)} texts")
     occurrences: Counter[str] = Counter()
     answers_using: Counter[str] = Counter()
-    n_answers = 0
-    for text in texts:
+    users: dict[str, set[Hashable]] = {}
+    for text, owner in zip(texts, owners):
         if not isinstance(text, str):
             raise TypeError(f"texts must be strings, got {type(text).__name__}")
-        n_answers += 1
         words = [w for w in (normalise(w) for w in cut(text)) if keeps(w, stop)]
         occurrences.update(words)
         answers_using.update(set(words))
-    kept = [word for word in occurrences if answers_using[word] >= min_answers]
+        for word in set(words):
+            users.setdefault(word, set()).add(owner)
+    n_answers = len(texts)
+    kept = [word for word in occurrences if answers_using[word] >= min_answers and len(users[word]) >= min_responses]
     kept.sort(key=lambda w: (-occurrences[w], -answers_using[w], w))
     return WordFrequencies(
         answers=n_answers,
+        responses=len(set(owners)),
         total_words=sum(occurrences[w] for w in kept),
         distinct_words=len(kept),
-        words=tuple(WordCount(w, occurrences[w], answers_using[w], answers_using[w] / n_answers) for w in kept[:top]))
+        words=tuple(WordCount(w, occurrences[w], answers_using[w], answers_using[w] / n_answers, len(users[w]))
+                    for w in kept[:top]))

@@ -3,8 +3,9 @@
 Answers to ``text`` items are stored as one answer row with value '' and the words in ``text``.
 The list shows answers as written, which may identify people: the views call
 ``scope.require_responses()`` before it. Word counts are aggregates, read by everyone in scope;
-for accounts that may not read the answers, a word must come from at least
-STAFF_MIN_ANSWERS answers (a word one resident alone wrote may point at that resident).
+for accounts that may not read the answers, a word must come from at least STAFF_MIN_ANSWERS
+distinct responses (residents): a word a few residents alone wrote may point at them, and one
+resident's answers to several text questions, or the same words written twice, count once.
 
 Every function takes the community ids the caller may read and never looks beyond them.
 Excluded responses are left out unless the filters ask for them.
@@ -13,7 +14,7 @@ Excluded responses are left out unless the filters ask for them.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -36,8 +37,9 @@ DEFAULT_TOP = 30
 MAX_TOP = 200
 #: Longest search text.
 MAX_QUERY = 100
-#: Words shown to accounts that may not read the answers come from at least this many answers.
-STAFF_MIN_ANSWERS = 2
+#: Words shown to accounts that may not read the answers come from at least this many distinct
+#: responses (a response's several text answers count once). The name is kept for the callers.
+STAFF_MIN_ANSWERS = 5
 
 EXCLUDED_NOTE = ("Excluded responses (left out of the statistics by an evaluator) are not listed; "
                  "include_excluded=true lists them too, marked.")
@@ -255,15 +257,18 @@ def _words(result: WordFrequencies) -> dict:
 def word_frequencies(campaign: Campaign, community_ids: Collection[int], filters: Filters, *, top: int = DEFAULT_TOP,
                      min_answers: int = 1, per_community: bool = True) -> dict:
     """The ``top`` words of the answers that pass ``filters``, for the whole of ``community_ids``
-    (or the one community the filters name) and, with ``per_community``, for each of those communities."""
+    (or the one community the filters name) and, with ``per_community``, for each of those communities.
+
+    ``min_answers``: list only words that at least this many distinct responses use (one resident's
+    answers to several text questions are one response), so a word's ``answers`` is at least it too."""
     ids = sorted({filters.community_id} & set(community_ids) if filters.community_id else community_ids)
     rows = db.session.execute(
-        sa.select(answers.c.community_id, answers.c.text).select_from(_joined())
+        sa.select(answers.c.community_id, answers.c.response_id, answers.c.text).select_from(_joined())
         .where(*_where(campaign, community_ids, filters, excluded_too=filters.include_excluded))
         .order_by(answers.c.community_id, answers.c.response_id, answers.c.item)).all()
-    by_community: dict[int, list[str]] = {id_: [] for id_ in ids}
-    for community_id, text in rows:
-        by_community[community_id].append(text)
+    by_community: dict[int, list[tuple[int, str]]] = {id_: [] for id_ in ids}
+    for community_id, response_id, text in rows:
+        by_community[community_id].append((response_id, text))
     # Each text is cut once, though counted for its community and for the whole scope.
     cuts: dict[str, list[str]] = {}
 
@@ -271,6 +276,11 @@ def word_frequencies(campaign: Campaign, community_ids: Collection[int], filters
         if text not in cuts:
             cuts[text] = segment(text)
         return cuts[text]
+
+    def count(answered: Sequence[tuple]) -> WordFrequencies:
+        # answered: (…, response id, text); the threshold counts distinct responses.
+        return count_words([row[-1] for row in answered], responses=[row[-2] for row in answered], top=top,
+                           min_responses=min_answers, cut=cut)
 
     region_rows = db.session.execute(
         sa.select(regions.c.id, regions.c.code, regions.c.name).where(regions.c.id.in_(ids))
@@ -284,9 +294,8 @@ def word_frequencies(campaign: Campaign, community_ids: Collection[int], filters
         "min_answers": min_answers,
         "include_excluded": filters.include_excluded,
         "excluded_note": None if filters.include_excluded else "Excluded responses are left out.",
-        "scope": _words(count_words((text for _, text in rows), top=top, min_answers=min_answers, cut=cut)),
+        "scope": _words(count(rows)),
         "communities": [
-            {"id": id_, "code": code, "name": name,
-             **_words(count_words(by_community[id_], top=top, min_answers=min_answers, cut=cut))}
+            {"id": id_, "code": code, "name": name, **_words(count(by_community[id_]))}
             for id_, code, name in region_rows] if per_community else None,
     }

@@ -87,6 +87,36 @@ def test_own_stop_words_top_and_min_answers():
     assert as_table(count_words(SENTENCES, min_answers=2)) == {w: c for w, c in HAND_COUNT.items() if c[1] >= 2}
 
 
+def test_a_residents_several_answers_count_once_as_a_response():
+    """One resident writing a word in two questions (or twice in one answer) is one response using it:
+    min_responses counts residents, min_answers counts answers."""
+    cuts = {"a1": ["鼠", "路灯"], "a2": ["鼠", "鼠"], "b1": ["路灯"], "c1": ["路灯", "鼠"], "c2": []}
+    texts, owners = ["a1", "a2", "b1", "c1", "c2"], ["A", "A", "B", "C", "C"]
+    result = count_words(texts, responses=owners, cut=cuts.__getitem__)
+    table = {w.word: (w.count, w.answers, w.responses) for w in result.words}
+    assert table == {"鼠": (4, 3, 2), "路灯": (3, 3, 3)}
+    assert (result.answers, result.responses) == (5, 3)
+    # Resident A alone wrote 鼠 in two answers: two answers, one resident.
+    only_a = count_words(["a1", "a2"], responses=["A", "A"], cut=cuts.__getitem__)
+    assert [(w.word, w.answers, w.responses) for w in only_a.words] == [("鼠", 2, 1), ("路灯", 1, 1)]
+    assert [w.word for w in count_words(["a1", "a2"], responses=["A", "A"], min_answers=2,
+                                        cut=cuts.__getitem__).words] == ["鼠"]
+    assert count_words(["a1", "a2"], responses=["A", "A"], min_responses=2, cut=cuts.__getitem__).words == ()
+    assert [w.word for w in count_words(texts, responses=owners, min_responses=3, cut=cuts.__getitem__).words] \
+        == ["路灯"]
+    # Without responses each text is its own: the counts of answers.
+    assert all(w.responses == w.answers for w in count_words(SENTENCES).words)
+    assert count_words(SENTENCES).responses == 3
+
+
+def test_responses_must_match_the_texts():
+    with pytest.raises(ValueError, match="one response per text"):
+        count_words(SENTENCES, responses=[1, 2])
+    for bad in (0, True, 1.5):
+        with pytest.raises(ValueError, match="min_responses"):
+            count_words(SENTENCES, min_responses=bad)
+
+
 def test_no_answers():
     result = count_words([])
     assert (result.answers, result.total_words, result.words) == (0, 0, ())
