@@ -48,11 +48,21 @@ def _percent(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
+#: What the share of top answers is called, by the kind of scale (a scale's key starts with it).
+RATE_NAMES = {"satisfaction": "满意率", "agreement": "认同率", "awareness": "知晓率", "participation": "参与率",
+              "need": "需要的比例"}
+
+
+def rate_name(scale) -> str:
+    """满意率 for a satisfaction scale; 知晓率 for "do you know about it?", and so on."""
+    return next((name for prefix, name in RATE_NAMES.items() if scale.key.startswith(prefix)), "满意率")
+
+
 def _rate_formula(scale) -> str:
     satisfied = "“" + "”“".join(lv.label for lv in scale.levels if lv.code in scale.satisfied) + "”"
     off = "、".join(f"“{c.label}”" for c in scale.off_scale)
     leaving = f"，不含选{off}的人" if off else ""
-    return f"满意率 = 选{satisfied}的人数 ÷ 回答此题的人数{leaving}"
+    return f"{rate_name(scale)} = 选{satisfied}的人数 ÷ 回答此题的人数{leaving}"
 
 
 def _interval_words(confidence: float) -> str:
@@ -249,16 +259,19 @@ def campaign_dashboard(campaign: Campaign, scope: Collection[int], drill: Drill,
                               "它们的范围只说明答题的这些人，不代表整个社区。",
         "counts": _counts(campaign, drill, here, which, words),
         "items": _choice_distributions(campaign, definition.items, which, words, overall_items),
-        "rate_items": [{"key": i.key, "text": i.text} for i in likert],
+        "rate_items": [{"key": i.key, "text": i.text, "rate_name": rate_name(i.scale)} for i in likert],
         "rates": None, "weakest": [], "gaps": [], "weighted": None,
     }
     if chosen is not None and overall_items:
         figure = _rate_figure(overall_items[chosen.key], chosen.scale, campaign.confidence, words)
-        result["rates"] = {"item": {"key": chosen.key, "text": chosen.text}, "overall": figure,
+        result["rates"] = {"item": {"key": chosen.key, "text": chosen.text, "rate_name": rate_name(chosen.scale)},
+                           "overall": figure,
                            "groups": _rate_groups(campaign, drill, chosen, which, by_community, here)}
         result["weakest"] = _weakest(result["rates"]["groups"]) if drill.level != "community" else []
     if drill.level == "community" and ids:
-        result["gaps"] = _gaps(campaign, likert, overall_items, scope, include_flagged, include_excluded)
+        # Against the other communities the account reads (none to compare with when it reads this one only).
+        result["gaps"] = _gaps(campaign, likert, overall_items, scope, include_flagged, include_excluded) \
+            if len(scope) > 1 else []
         result["weighted"] = _weighted(campaign, drill.community.id)
     return result
 
@@ -329,9 +342,10 @@ def _rate_groups(campaign: Campaign, drill: Drill, item, which: queries.Response
 
 
 def _weakest(groups: list[dict]) -> list[dict]:
-    """The communities with the lowest rate of the chosen item, those with answers, lowest first."""
-    rated = [g for g in groups if g["rate"] is not None]
-    return sorted(rated, key=lambda g: (g["rate"], g["interval"]["high"] if g["interval"] else 1))[:WEAKEST]
+    """The communities surely lowest on the chosen item: ordered by the upper end of their range, so a
+    community of a few residents who happened to answer alike does not come first by chance."""
+    rated = [g for g in groups if g["rate"] is not None and g["interval"] is not None]
+    return sorted(rated, key=lambda g: (g["interval"]["high"], g["rate"], g["name"]))[:WEAKEST]
 
 
 def _gaps(campaign: Campaign, likert: list, here: dict, scope: Collection[int], include_flagged: bool,
@@ -347,13 +361,14 @@ def _gaps(campaign: Campaign, likert: list, here: dict, scope: Collection[int], 
         mine, theirs = here.get(item.key), all_items.get(item.key)
         if not mine or mine["satisfaction_rate"] is None or not theirs or theirs["satisfaction_rate"] is None:
             continue
-        gaps.append({"key": item.key, "text": item.text, "rate": mine["satisfaction_rate"],
+        gaps.append({"key": item.key, "text": item.text, "rate_name": rate_name(item.scale),
+                     "rate": mine["satisfaction_rate"],
                      "interval": mine["rate_interval"], "n_valid": mine["n_valid"],
                      "campaign_rate": theirs["satisfaction_rate"], "campaign_n_valid": theirs["n_valid"],
                      "gap": mine["satisfaction_rate"] - theirs["satisfaction_rate"],
                      "trace": {"n": mine["n_valid"], "filter": "本社区，与您能看到的全部社区相比",
-                               "formula": f"差距 = 本社区满意率（{_percent(mine['satisfaction_rate'])}）− "
-                                          f"全部社区满意率（{_percent(theirs['satisfaction_rate'])}）；"
+                               "formula": f"差距 = 本社区{rate_name(item.scale)}（{_percent(mine['satisfaction_rate'])}）− "
+                                          f"全部社区的（{_percent(theirs['satisfaction_rate'])}）；"
                                           + _rate_formula(item.scale)}})
     return sorted(gaps, key=lambda g: g["gap"])
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 600
-FONT = 15            # at least 12 px on a phone, where a chart is drawn 480 px wide and scrolls
-LABEL = 160          # room for a community's name on the left
-RIGHT = 70           # room for the figure on the right
-ROW = 26
-TOP = 28             # room for the axis labels
+# Drawn for a phone's width (about 360 px, where the text comes out at 12 px) and shown up to 30rem
+# wide on a desk, where the text is about as large as the page's.
+WIDTH = 360
+FONT = 12.5
+LABEL = 104          # room for a community's name (8 characters) on the left
+RIGHT = 46           # room for the figure on the right
+ROW = 21
+TOP = 22             # room for the axis labels
 
 #: Best to worst answers (green to red), then answers off the scale (grey).
 LEVEL_COLOURS = ("#1a7f37", "#6cc07a", "#c9c9c9", "#f0a35e", "#c9372c", "#8a1c14")
@@ -44,7 +46,7 @@ def _svg(height: float, body: list[str], label: str) -> Markup:
                   f'xmlns="http://www.w3.org/2000/svg" font-size="{FONT}">{"".join(body)}</svg>')
 
 
-def _cut(text: str, length: int = 10) -> str:
+def _cut(text: str, length: int = 8) -> str:
     return text if len(text) <= length else text[:length - 1] + "…"
 
 
@@ -88,8 +90,8 @@ def whisker_chart(rows: Sequence[Whisker], *, label: str, low: float = 0.0, high
                              f'<line x1="{x(row.low):.1f}" y1="{y - 5:.1f}" x2="{x(row.low):.1f}" y2="{y + 5:.1f}" '
                              f'stroke="{colour}"/><line x1="{x(row.high):.1f}" y1="{y - 5:.1f}" x2="{x(row.high):.1f}" '
                              f'y2="{y + 5:.1f}" stroke="{colour}"/>')
-            parts.append(f'<circle cx="{x(row.value):.1f}" cy="{y:.1f}" r="4.5" fill="{colour}"/>'
-                         f'<text x="{WIDTH - RIGHT + 8}" y="{y + 4:.1f}" fill="{colour}">{fmt(row.value)}</text>')
+            parts.append(f'<circle cx="{x(row.value):.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>'
+                         f'<text x="{WIDTH - RIGHT + 6}" y="{y + 4:.1f}" fill="{colour}">{fmt(row.value)}</text>')
         parts.append("</g>")
         body.append("".join(parts))
     return _svg(height, body, label)
@@ -120,18 +122,18 @@ def stacked_bar(segments: Sequence[Segment], *, label: str) -> Markup:
         width = max(segment.share, 0) * plot
         if width <= 0:
             continue
-        body.append(f'<rect x="{left:.1f}" y="2" width="{width:.1f}" height="22" fill="{segment.colour}">'
+        body.append(f'<rect x="{left:.1f}" y="2" width="{width:.1f}" height="20" fill="{segment.colour}">'
                     f'<title>{escape(segment.title)}</title></rect>')
-        if width > 34:
-            body.append(f'<text x="{left + width / 2:.1f}" y="17" text-anchor="middle" fill="#fff" '
+        if width > 30:
+            body.append(f'<text x="{left + width / 2:.1f}" y="16" text-anchor="middle" fill="#fff" '
                         f'font-weight="bold">{100 * segment.share:.0f}%</text>')
         left += width
-    x, y = 1.0, 42.0
+    x, y = 1.0, 40.0
     for segment in segments:
         text = f"{segment.label} {100 * segment.share:.0f}%"
-        step = 22 + FONT * len(text)
+        step = 18 + FONT * len(text)
         if x + step > WIDTH:
-            x, y = 1.0, y + 18
+            x, y = 1.0, y + 17
         body.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="10" height="10" fill="{segment.colour}"/>'
                     f'<text x="{x + 14:.1f}" y="{y:.1f}" fill="#1f2d3a">{escape(text)}</text>')
         x += step
@@ -187,7 +189,7 @@ def quadrant_chart(points: Sequence[Point], *, x_cut: float | None, y_cut: float
                    x_label: str, y_label: str, quadrant_labels: Sequence[str]) -> Markup:
     """Importance (x) against performance (y), cut at the medians into four quadrants.
     ``quadrant_labels``: top left, top right, bottom left, bottom right."""
-    left, top, size_x, size_y = 50, 20, WIDTH - 70, 300
+    left, top, size_x, size_y = 26, 12, WIDTH - 34, 240
     xs = [p.x for p in points] + ([x_cut] if x_cut is not None else [])
     ys = [p.y for p in points] + ([y_cut] if y_cut is not None else [])
     x_low, x_high = (min(xs), max(xs)) if xs else (0.0, 1.0)
@@ -209,13 +211,14 @@ def quadrant_chart(points: Sequence[Point], *, x_cut: float | None, y_cut: float
         corners = ((left + 6, top + 16, "start"), (left + size_x - 6, top + 16, "end"),
                    (left + 6, top + size_y - 8, "start"), (left + size_x - 6, top + size_y - 8, "end"))
         for (cx, cy, anchor), text in zip(corners, quadrant_labels):
-            body.append(f'<text x="{cx}" y="{cy}" text-anchor="{anchor}" fill="#8a949c">{escape(text)}</text>')
+            body.append(f'<text x="{cx}" y="{cy}" text-anchor="{anchor}" fill="#8a949c" font-size="{FONT - 1}">'
+                        f'{escape(text)}</text>')
     for p in points:
         colour = "#c9372c" if p.emphasis else "#2f6db5"
         body.append(f'<g><title>{escape(p.title)}</title><circle cx="{px(p.x):.1f}" cy="{py(p.y):.1f}" r="5" '
                     f'fill="{colour}"/><text x="{px(p.x) + 7:.1f}" y="{py(p.y) + 4:.1f}" fill="{colour}">'
-                    f'{escape(_cut(p.name, 8))}</text></g>')
-    body.append(f'<text x="{left + size_x / 2}" y="{top + size_y + 28}" text-anchor="middle" fill="#5b6670">'
+                    f'{escape(_cut(p.name, 6))}</text></g>')
+    body.append(f'<text x="{left + size_x / 2}" y="{top + size_y + 20}" text-anchor="middle" fill="#5b6670">'
                 f'{escape(x_label)} →</text><text x="14" y="{top + size_y / 2}" fill="#5b6670" '
                 f'transform="rotate(-90 14 {top + size_y / 2})" text-anchor="middle">{escape(y_label)} →</text>')
-    return _svg(top + size_y + 40, body, label)
+    return _svg(top + size_y + 28, body, label)

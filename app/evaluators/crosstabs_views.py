@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from ..evaluation import crosstabs
+from ..evaluation.analyses import OVERALL_TAG
 from . import bp
 from .access import read_scope
 
@@ -19,9 +20,14 @@ def crosstab(campaign_id: int):
     groupings = [(key, f"按{title}") for key, title in crosstabs.GROUP_TITLES.items()]
     groupings += [(f"item:{i.key}", f"按“{i.text}”的回答") for i in items if i.type == "single"]
     args = request.args
-    row = args.get("row") or next((i.key for i in items if i.type == "likert"), items[0].key if items else "")
-    col = args.get("col") or "community"
-    percent = args.get("pct") or "row"
+    # Opening the page: the overall question by street (by channel within one street), each street's
+    # answers as column percentages: the first comparison an evaluator makes.
+    likert = [i for i in items if i.type == "likert"]
+    overall = next((i.key for i in likert if OVERALL_TAG in i.tags), likert[0].key if likert else None)
+    row = args.get("row") or overall or (items[0].key if items else "")
+    streets = {cc.community.parent_id for cc in campaign.communities if cc.community_id in scope.community_ids}
+    col = args.get("col") or ("street" if len(streets) > 1 else "channel")
+    percent = args.get("pct") or ("column" if not args.get("col") else "row")
     result, error = None, None
     try:
         if percent not in PERCENT_CHOICES:

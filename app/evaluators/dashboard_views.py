@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..analysis.reliability import Quadrant
 from ..definitions.schemes import FillInError
 from ..evaluation import dashboard as boards
 from ..evaluation import scores as scoring
@@ -88,14 +89,14 @@ def dashboard_charts(board: dict) -> dict:
     if rates:
         weakest = {w["key"] for w in board["weakest"]}
         rows = [charts.Whisker(g["name"], g["rate"], *(g["interval"] or {"low": None, "high": None}).values(),
-                               title=f"{g['name']} 满意率 {_pct(g['rate'])}。{_trace(g['trace'])}",
+                               title=f"{g['name']} {rates['item']['rate_name']} {_pct(g['rate'])}。{_trace(g['trace'])}",
                                href=_drill_url(campaign_id, community=g["key"]) if g["level"] == "community" else None,
                                emphasis=g["key"] in weakest)
                 for g in sorted(rates["groups"], key=lambda g: (g["rate"] is None, -(g["rate"] or 0)))]
         overall = rates["overall"]
         out["rates"] = charts.whisker_chart(
-            rows, label=f"{rates['item']['text']}：各单位满意率和范围", reference=overall["rate"],
-            reference_label=f"合计满意率 {_pct(overall['rate'])}。{_trace(overall['trace'])}")
+            rows, label=f"{rates['item']['text']}：各单位{rates['item']['rate_name']}和范围", reference=overall["rate"],
+            reference_label=f"合计{rates['item']['rate_name']} {_pct(overall['rate'])}。{_trace(overall['trace'])}")
     ranking = board.get("ranking")
     if ranking and ranking["communities"] and board["level"] != "community":
         ranked = [c for c in ranking["communities"] if c["rank"] is not None]
@@ -117,8 +118,9 @@ def dashboard_charts(board: dict) -> dict:
         if points:
             out["drivers"] = charts.quadrant_chart(
                 points, x_cut=drivers["cuts"]["importance"], y_cut=drivers["cuts"]["performance"],
-                label="重要性和表现", x_label="对总体满意度越重要", y_label="满意率越高",
-                quadrant_labels=("次要，做得好", "重要，做得好（保持）", "次要，做得差", "重要，做得差（先改）"))
+                label="重要性和表现", x_label="越影响总体满意度", y_label="满意率越高",
+                quadrant_labels=tuple(q.label for q in (Quadrant.POSSIBLE_OVERKILL, Quadrant.KEEP_UP,
+                                                        Quadrant.LOW_PRIORITY, Quadrant.FIX_FIRST)))
     out["items"] = {}
     for item in board["items"]:
         if "options" not in item or not item["n"]:

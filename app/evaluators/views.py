@@ -28,6 +28,9 @@ from ..staff.views.common import campaign_or_404, form_errors, may_score
 from . import bp
 from .forms import entries_from, entry_form, fill_in_form, fill_ins_from
 
+#: What the workspace links need to know of the scores pages' reader: they read the whole campaign.
+WHOLE_CAMPAIGN = {"covers_all": True}
+
 
 def _campaign_and_scheme(campaign_id: int, scheme_id: str | None):
     campaign, access = campaign_or_404(campaign_id)
@@ -51,13 +54,14 @@ def scores(campaign_id: int):
                 to_fill[s.id] = len(scoring.scheme_for_campaign(campaign, s).placeholders)
             except FillInError:
                 to_fill[s.id] = len(s.placeholders)
-        return render_template("evaluators/schemes.html", campaign=campaign, available=available, to_fill=to_fill)
+        return render_template("evaluators/schemes.html", campaign=campaign, available=available, to_fill=to_fill,
+                               scope=WHOLE_CAMPAIGN)
     try:
         result = scoring.campaign_scores(campaign, scheme)
     except FillInError as e:  # the shipped file changed under stored numbers
         flash("本次测评填入的分值或权重与评分方案对不上：" + "；".join(e.messages))
         return redirect(url_for("evaluators.numbers", campaign_id=campaign.id, scheme_id=scheme.id), 303)
-    return render_template("evaluators/scores.html", campaign=campaign, scheme=scheme, result=result,
+    return render_template("evaluators/scores.html", campaign=campaign, scheme=scheme, result=result, scope=WHOLE_CAMPAIGN,
                            leaves=entry_leaves(scoring.scheme_for_campaign(campaign, scheme)),
                            locked=locked_message(setting_for(campaign.id, scheme.id)), lock_form=StaffForm())
 

@@ -309,8 +309,10 @@ def test_page_shows_the_table_and_the_test_in_chinese(world, logged_in):
     assert 'value="column" checked' in html
     first = body["percentages"]["column"]["cells"][0][0]
     assert f"{first:.1f}%" in html
+    # Opened without a choice: the first scale question by street, as column percentages.
     default = client.get(f"/evaluate/campaigns/{campaign.id}/crosstab")
-    assert default.status_code == 200 and "甲社区" in default.get_data(as_text=True)
+    html = default.get_data(as_text=True)
+    assert default.status_code == 200 and communities["A"].parent.name in html and 'value="column" checked' in html
     small = client.get(f"/evaluate/campaigns/{campaign.id}/crosstab?row=sat&col=joined").get_data(as_text=True)
     assert "期望频数偏小" in small
     bad = client.get(f"/evaluate/campaigns/{campaign.id}/crosstab?row=advice&col=joined")

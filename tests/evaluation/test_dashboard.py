@@ -268,7 +268,7 @@ def test_the_response_filter_agrees_between_tallies_and_answers(world):
         assert groups[a]["n_valid"] == n_a, which
         assert groups[c] == sat(queries.ResponseFilter(ids, include_excluded=True))[c]
     # Tallies minus the flagged answers, against a count of the answers themselves.
-    expected, satisfied, n = rate(rows_of(community="A"))
+    expected, _, _ = rate(rows_of(community="A"))
     assert sat(queries.ResponseFilter(ids))[a]["satisfaction_rate"] == pytest.approx(expected)
 
 
