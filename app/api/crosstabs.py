@@ -4,11 +4,10 @@ communities of its scope."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, abort, jsonify, request
 
 from ..evaluation import crosstabs
+from ..evaluation.downloads import attachment_headers
 from ..evaluation.ranking_export import as_xlsx
 from ..evaluation.spreadsheets import as_csv
 from ..evaluators.access import read_scope
@@ -49,5 +48,4 @@ def campaign_crosstab_file(campaign_id: int, kind: str):
     else:
         body, mimetype = as_xlsx(header, rows, method, title="交叉表"), XLSX
     name = f"{result['campaign']}-交叉表-{result['filter']['row']}-{result['filter']['col']}.{kind}"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(body, mimetype=mimetype, headers=attachment_headers(name))

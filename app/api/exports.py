@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, abort, jsonify, request
 
 from ..evaluation import exports
+from ..evaluation.downloads import attachment_headers
 from ..evaluation.queries import ResponseFilter
 from ..evaluation.summary import RANDOM_SAMPLE_NOTE, campaign_summary
 from ..evaluators.access import ReadScope, read_scope
@@ -43,12 +42,14 @@ def community_filter(scope: ReadScope, raw: list[str], api: bool = True) -> froz
 
 
 def flag(name: str, raw: str | None) -> bool:
+    """A yes/no query parameter, read as the other API parameters are: "", "0" or "false" (no,
+    the default), "1" or "true" (yes), in any case; anything else is a 400."""
     value = (raw or "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
+    if value in ("", "0", "false"):
         return False
-    if value in ("1", "true", "yes", "on"):
+    if value in ("1", "true"):
         return True
-    abort(400, f"{name} must be true or false; got {raw!r}")
+    abort(400, f"{name} must be true or false (or 1 or 0); got {raw!r}")
 
 
 def _whole_number(name: str, default: int, low: int, high: int) -> int:
@@ -61,18 +62,17 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
 
 
 def file_name(campaign, community_ids: frozenset[int], what: str, kind: str) -> str:
-    """A Chinese file name: the campaign, the community when only one, what the file is."""
+    """A Chinese file name: the campaign, the community when only one, what the file is (made safe
+    for a file system by attachment_headers)."""
     parts = [campaign.name]
     if len(community_ids) == 1 and len(campaign.communities) > 1:
         (only,) = community_ids
         parts += [cc.community.name for cc in campaign.communities if cc.community_id == only]
-    name = "-".join(parts + [what]) + f".{kind}"
-    return "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in name)
+    return "-".join(parts + [what]) + f".{kind}"
 
 
 def attachment(body: bytes, kind: str, name: str) -> Response:
-    return Response(body, mimetype=MIMETYPES[kind],
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(body, mimetype=MIMETYPES[kind], headers=attachment_headers(name))
 
 
 def _raw_request(campaign_id: int):
@@ -137,11 +137,13 @@ def campaign_summary_file(campaign_id: int):
     if flag("include_excluded", request.args.get("include_excluded")):
         abort(400, "summary tables always leave excluded responses out (as the summary API does); "
                    "drop include_excluded")
-    # Flagged responses are left out unless asked for, as on the dashboard.
-    which = ResponseFilter(include_flagged=flag("include_flagged", request.args.get("include_flagged")))
+    # Only the communities asked for are counted (not the whole campaign, then cut); flagged
+    # responses are left out unless asked for, as on the dashboard.
     campaign = scope.campaign
-    summary = campaign_summary(campaign, "community", which)
     everyone = {cc.community_id for cc in campaign.communities}
+    which = ResponseFilter(community_ids=None if community_ids >= everyone else community_ids,
+                           include_flagged=flag("include_flagged", request.args.get("include_flagged")))
+    summary = campaign_summary(campaign, "community", which)
     # The 全部社区 row is the whole campaign's: only when every community is asked for and readable.
     total = campaign_summary(campaign, "campaign", which) if community_ids >= everyone else None
     now = utcnow()

@@ -331,6 +331,10 @@ def raw_responses(campaign: Campaign, community_ids: Collection[int], include_ex
 # -- summary tables -------------------------------------------------------------------
 
 
+def _figures_by_group(summary: dict) -> dict:
+    return {item["key"]: {g["key"]: g for g in item["groups"]} for item in summary["items"]}
+
+
 def summary_tables(summary: dict, community_ids: Collection[int], total: dict | None = None
                    ) -> dict[str, tuple[list[str], list[list], dict[int, str]]]:
     """The summary (campaign_summary by community) as tables: sheet name → (header, rows, number formats).
@@ -349,8 +353,12 @@ def summary_tables(summary: dict, community_ids: Collection[int], total: dict | 
                    f"{item['key']} 满意率上限"]
         formats |= {len(header) - 3: PERCENT, len(header) - 2: PERCENT, len(header) - 1: PERCENT}
 
-    def stats(source: dict, key) -> dict:
-        return {item["key"]: next(g for g in item["groups"] if g["key"] == key) for item in source["items"]}
+    # Each item's figures by group, indexed once: {item key: {group key: figures}}.
+    by_group = _figures_by_group(summary)
+    total_by_group = _figures_by_group(total) if total else {}
+
+    def stats(index: dict, key) -> dict:
+        return {item: figures[key] for item, figures in index.items()}
 
     def community_row(code, name, respondents, target, by_item: dict) -> list:
         row = [code, name, respondents, target]
@@ -360,11 +368,11 @@ def summary_tables(summary: dict, community_ids: Collection[int], total: dict | 
             row += [g["n_valid"], g["satisfaction_rate"], interval.get("low"), interval.get("high")]
         return row
 
-    rows = [community_row(g["code"], g["name"], g["respondents"], g["target"], stats(summary, g["key"]))
+    rows = [community_row(g["code"], g["name"], g["respondents"], g["target"], stats(by_group, g["key"]))
             for g in groups]
     whole = total["groups"][0] if total else None
     if whole:
-        rows.append(community_row(None, "全部社区", whole["respondents"], None, stats(total, whole["key"])))
+        rows.append(community_row(None, "全部社区", whole["respondents"], None, stats(total_by_group, whole["key"])))
 
     dist_header = ["题目编号", "题目", "社区编码", "社区", "答案编码", "答案", "人数", "占有效回答", "说明"]
     dist_rows = []
@@ -372,9 +380,9 @@ def summary_tables(summary: dict, community_ids: Collection[int], total: dict | 
         labels = {lv["code"]: lv["label"] for lv in item["scale"]["levels"]}
         off = {c["code"]: c["label"] for c in item["scale"]["off_scale"]}
         satisfied = set(item["scale"]["satisfied"])
-        places = [(g["code"], g["name"], stats(summary, g["key"])[item["key"]]) for g in groups]
+        places = [(g["code"], g["name"], by_group[item["key"]][g["key"]]) for g in groups]
         if whole:
-            places.append((None, "全部社区", stats(total, whole["key"])[item["key"]]))
+            places.append((None, "全部社区", total_by_group[item["key"]][whole["key"]]))
         for code, name, g in places:
             for d in g["distribution"]:
                 dist_rows.append([item["key"], item["text"], code, name, d["code"], labels[d["code"]], d["count"],

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, abort, current_app, request
 from flask_login import current_user
 
 from ..evaluation import reports
 from ..evaluation import scores as scoring
+from ..evaluation.downloads import attachment_headers
 from . import bp
 from .access import ReadScope, read_scope
 
@@ -32,8 +31,7 @@ def _include_flagged() -> bool:
 
 
 def _pdf(data: bytes, filename: str) -> Response:
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}"})
+    return Response(data, mimetype="application/pdf", headers=attachment_headers(filename, inline=True))
 
 
 def campaign_report_response(campaign_id: int) -> Response:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from ..definitions.schemes import FillInError
 from ..evaluation import scores as scoring
+from ..evaluation.downloads import attachment_headers
 from ..evaluation.entries import (
     EntryConflict,
     EntryError,
@@ -82,8 +81,7 @@ def scores_file(campaign_id: int, kind: str):
         body = as_xlsx(header, rows, method_lines(result))
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     name = f"{campaign.name}-{scheme.title}-排名.{kind}"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(body, mimetype=mimetype, headers=attachment_headers(name))
 
 
 @bp.post("/campaigns/<int:campaign_id>/schemes/<scheme_id>/lock")

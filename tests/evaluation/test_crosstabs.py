@@ -297,6 +297,20 @@ def test_csv_and_xlsx_hold_the_same_figures(world, logged_in):
     assert get(client, f"/api/v1/campaigns/{campaign.id}/crosstab.pdf?row=sat&col=joined", 404)["error"]
 
 
+def test_the_file_name_is_the_campaigns_made_safe(world, logged_in):
+    from werkzeug.http import parse_options_header
+
+    campaign, communities = world
+    campaign.name = '2026/第一轮 "测评"'
+    db.session.commit()
+    client = logged_in(communities["A"].parent.parent)
+    response = client.get(f"/api/v1/campaigns/{campaign.id}/crosstab.xlsx?row=sat&col=joined")
+    assert response.status_code == 200
+    header = response.headers["Content-Disposition"]
+    assert header.startswith('attachment; filename="2026-sat-joined.xlsx"; filename*=UTF-8\'\'2026_') and "/" not in header
+    assert parse_options_header(header)[1]["filename"] == "2026_第一轮 _测评_-交叉表-sat-joined.xlsx"
+
+
 def test_page_shows_the_table_and_the_test_in_chinese(world, logged_in):
     campaign, communities = world
     client = logged_in(communities["A"].parent.parent)

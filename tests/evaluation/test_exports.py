@@ -11,7 +11,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import numpy as np
 import openpyxl
@@ -20,6 +20,7 @@ import pyreadstat
 import pytest
 import sqlalchemy as sa
 from statsmodels.stats.proportion import proportion_confint
+from werkzeug.http import parse_options_header
 
 from app.definitions.types import ITEM_TYPES
 from app.extensions import db
@@ -134,9 +135,21 @@ def get_file(client, url: str, mimetype: str) -> tuple[bytes, str]:
     response = client.get(url)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype == mimetype
-    disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment; filename*=UTF-8''")
-    return response.data, unquote(disposition.split("''", 1)[1])
+    return response.data, download_name(response)
+
+
+def download_name(response, disposition: str = "attachment") -> str:
+    """The file's name as a browser reads it (filename*=UTF-8''…), after checking the header's form:
+    the name percent-encoded as RFC 5987 says and a plain ASCII filename= for older clients."""
+    header = response.headers["Content-Disposition"]
+    kind, options = parse_options_header(header)
+    assert kind == disposition
+    match = re.fullmatch(rf'{disposition}; filename="([A-Za-z0-9._()\[\]+-]+)"; filename\*=UTF-8\'\'([A-Za-z0-9%!#$&+.^_`|~-]+)',
+                         header)
+    assert match, header
+    assert match.group(1).rpartition(".")[2] == options["filename"].rpartition(".")[2]  # the same kind of file
+    assert unquote(match.group(2)) == options["filename"]
+    return options["filename"]
 
 
 def plain(value):
@@ -320,11 +333,16 @@ def test_no_file_holds_a_device_or_network_hash(world, evaluator, tmp_path):
         assert "device" not in text and "network_hash" not in text and "once_key" not in text
 
 
-def test_the_summary_workbook_has_the_summary_apis_figures(world, evaluator):
+@pytest.mark.parametrize("include_flagged", [False, True])
+def test_the_summary_workbook_has_the_summary_apis_figures(world, evaluator, include_flagged):
+    # Flagged responses (甲社区's ticket, sat 4) are out of the workbook unless asked for, as on the
+    # dashboard: the workbook is compared with the summary API asked the same thing.
     campaign, communities, _, _ = world
-    summary = get_json(evaluator, f"/api/v1/campaigns/{campaign.id}/summary")
-    whole = get_json(evaluator, f"/api/v1/campaigns/{campaign.id}/summary?group_by=campaign")
-    data, filename = get_file(evaluator, f"/api/v1/campaigns/{campaign.id}/summary.xlsx", XLSX)
+    flagged = f"include_flagged={str(include_flagged).lower()}"
+    summary = get_json(evaluator, f"/api/v1/campaigns/{campaign.id}/summary?{flagged}")
+    whole = get_json(evaluator, f"/api/v1/campaigns/{campaign.id}/summary?group_by=campaign&{flagged}")
+    data, filename = get_file(evaluator, f"/api/v1/campaigns/{campaign.id}/summary.xlsx"
+                                         + ("?include_flagged=true" if include_flagged else ""), XLSX)
     assert filename == "测试调查-汇总表.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["各社区", "各题分布", "题目", "说明"]
@@ -340,25 +358,29 @@ def test_the_summary_workbook_has_the_summary_apis_figures(world, evaluator):
             assert table[name][f"{item['key']} 满意率"] == pytest.approx(stats["satisfaction_rate"])
             assert table[name][f"{item['key']} 满意率下限"] == pytest.approx(stats["rate_interval"]["low"])
             assert table[name][f"{item['key']} 满意率上限"] == pytest.approx(stats["rate_interval"]["high"])
-    # And independently: 甲社区's counted sat answers are 5 and dk (the 1 was excluded, the 4 is flagged
-    # "too fast" and left out by default): 1 of 1 satisfied.
-    low, high = proportion_confint(1, 1, alpha=1 - campaign.confidence, method="wilson")
+    # And independently: 甲社区's counted sat answers are 5, dk and (when flagged ones count) 4; the 1
+    # was excluded. So 1 of 1 satisfied, or 2 of 2.
+    valid = 2 if include_flagged else 1
+    low, high = proportion_confint(valid, valid, alpha=1 - campaign.confidence, method="wilson")
     a = table["甲社区"]
-    assert (a["有效问卷（份）"], a["sat 有效回答"], a["sat 满意率"]) == (2, 1, 1.0)
+    assert (a["有效问卷（份）"], a["sat 有效回答"], a["sat 满意率"]) == (valid + 1, valid, 1.0)
     assert a["sat 满意率下限"] == pytest.approx(low) and a["sat 满意率上限"] == pytest.approx(high)
+    assert table["全部社区"]["有效问卷（份）"] == (6 if include_flagged else 5)
     assert book["各社区"].cell(row=2, column=header.index("sat 满意率") + 1).number_format == "0.0%"
 
     header, *rows = list(book["各题分布"].values)
     dist = [dict(zip(header, row)) for row in rows]
     a_sat = {r["答案编码"]: r for r in dist if r["题目编号"] == "sat" and r["社区"] == "甲社区"}
-    assert {code: r["人数"] for code, r in a_sat.items()} == {"5": 1, "4": 0, "3": 0, "2": 0, "1": 0, "dk": 1}
-    assert a_sat["5"]["占有效回答"] == pytest.approx(1.0) and a_sat["dk"]["占有效回答"] is None
+    assert {code: r["人数"] for code, r in a_sat.items()} == {"5": 1, "4": int(include_flagged), "3": 0, "2": 0,
+                                                             "1": 0, "dk": 1}
+    assert a_sat["5"]["占有效回答"] == pytest.approx(1 / valid) and a_sat["dk"]["占有效回答"] is None
     assert a_sat["5"]["答案"] == "非常满意" and a_sat["dk"]["说明"] == "不计入有效回答"
     api_distribution = next(g for g in summary["items"][0]["groups"] if g["key"] == communities["A"].id)
     assert [(d["code"], d["count"]) for d in api_distribution["distribution"]] == \
         [(code, a_sat[code]["人数"]) for code in ("5", "4", "3", "2", "1")]
     notes = dict(book["说明"].values)
     assert "不计入" in notes["已剔除的问卷"] and "Wilson" in notes["区间"]
+    assert notes["可疑问卷（有质量标记）"].startswith("计入" if include_flagged else "不计入")
 
 
 # -- who may read what, and bad requests ------------------------------------------------------
@@ -389,7 +411,7 @@ def test_raw_data_is_for_evaluators_and_the_district_only(world, logged_in, clie
     # Community staff get the aggregates of their own community only: no other community, no total.
     staff = community_staff
     response = staff.get(f"{base}/summary.xlsx")
-    assert unquote(response.headers["Content-Disposition"].split("''", 1)[1]) == "测试调查-甲社区-汇总表.xlsx"
+    assert download_name(response) == "测试调查-甲社区-汇总表.xlsx"
     rows = list(openpyxl.load_workbook(io.BytesIO(response.data))["各社区"].values)[1:]
     assert [row[1] for row in rows] == ["甲社区"]
     assert staff.get(f"{base}/summary.xlsx?community={b.id}").status_code == 404
@@ -399,6 +421,9 @@ def test_raw_data_is_for_evaluators_and_the_district_only(world, logged_in, clie
     "responses?include_excluded=maybe", "responses?community=abc", "responses?community=1.5", "responses?page=0",
     "responses?per_page=100000", "responses?per_page=", "responses.csv?include_excluded=2",
     "responses.sav?community=-1", "summary.xlsx?include_excluded=true", "summary.xlsx?community=x",
+    # Yes/no parameters take true, false, 1 and 0 (any case), as the other API parameters do.
+    "responses?include_excluded=yes", "responses.csv?include_excluded=on", "summary.xlsx?include_flagged=no",
+    "summary.xlsx?include_flagged=y",
 ])
 def test_bad_parameters_get_a_json_400(world, evaluator, query):
     campaign, _, _, _ = world
@@ -432,15 +457,27 @@ def test_the_downloads_page_lists_the_files_for_the_account(world, logged_in, cl
 
     evaluator = logged_in(a.parent.parent, Role.EVALUATOR)
     html = evaluator.get(url).get_data(as_text=True)
-    for text in ("原始数据 Excel", "原始数据 CSV", "原始数据 SPSS", "编码表 CSV", "汇总表 Excel", "含已剔除问卷", "甲社区"):
+    for text in ("原始数据 Excel", "原始数据 CSV", "原始数据 SPSS", "编码表 CSV", "汇总表 Excel", "含已剔除问卷", "甲社区",
+                 "汇总表计入可疑问卷", "默认不计入它们"):
         assert text in html
     assert f"/api/v1/campaigns/{campaign.id}/responses.sav" in html
+    # The workspace's other views of the campaign are a click away.
+    assert f'href="/evaluate/campaigns/{campaign.id}/dashboard"' in html and "交叉分析" in html
+    assert 'name="include_flagged" value="1">' in html  # not ticked
     html = evaluator.get(f"{url}?community={a.id}&include_excluded=1").get_data(as_text=True)
     assert f"responses.csv?community={a.id}&amp;include_excluded=true" in html
     assert f"summary.xlsx?community={a.id}\"" in html  # the tables never include excluded responses
     # Every link on the page works.
     for link in re.findall(r'href="(/api/v1/[^"]+)"', html):
         assert evaluator.get(link.replace("&amp;", "&")).status_code == 200, link
+    # 汇总表计入可疑问卷 ticked: the summary link asks for them, the raw data links do not change.
+    for ticked in ("1", "true", "TRUE"):
+        html = evaluator.get(f"{url}?include_flagged={ticked}").get_data(as_text=True)
+        assert 'name="include_flagged" value="1" checked>' in html and "这次<b>计入</b>它们" in html
+        assert "summary.xlsx?include_flagged=true\"" in html and "responses.csv\"" in html
+    for bad in ("include_flagged=yes", "include_flagged=2", "include_excluded=on"):
+        response = evaluator.get(f"{url}?{bad}")
+        assert response.status_code == 400 and "只能勾选或不勾选" in response.get_data(as_text=True), bad
 
     staff = logged_in(a, Role.COMMUNITY)
     html = staff.get(url).get_data(as_text=True)
@@ -554,3 +591,96 @@ def test_words_that_look_like_a_formula_stay_words(world, evaluator):
     assert (cell.value, cell.data_type) == (words, "s")
     frame = pd.read_csv(io.BytesIO(evaluator.get(f"{base}.csv").data), encoding="utf-8-sig")
     assert frame["advice"].iloc[-1] == "'" + words
+
+
+def test_yes_no_parameters_take_true_false_1_and_0_in_any_case(world, evaluator):
+    campaign, _, _, _ = world
+    for value, included in (("TRUE", True), ("1", True), ("true", True), ("False", False), ("0", False), ("", False)):
+        body = get_json(evaluator, f"/api/v1/campaigns/{campaign.id}/responses?include_excluded={value}")
+        assert body["include_excluded"] is included and len(body["rows"]) == (7 if included else 6), value
+    notes = dict(openpyxl.load_workbook(io.BytesIO(evaluator.get(
+        f"/api/v1/campaigns/{campaign.id}/summary.xlsx?include_flagged=True").data))["说明"].values)
+    assert notes["可疑问卷（有质量标记）"] == "计入"
+
+
+def test_the_summary_workbook_counts_only_the_communities_asked_for(world, logged_in, evaluator, monkeypatch):
+    from app.api import exports as api_exports
+    from app.evaluation.queries import ResponseFilter
+
+    campaign, communities, _, _ = world
+    a, b = communities["A"], communities["B"]
+    asked = []
+    real = api_exports.campaign_summary
+    monkeypatch.setattr(api_exports, "campaign_summary",
+                        lambda campaign, group_by, which: asked.append((group_by, which)) or real(campaign, group_by, which))
+    url = f"/api/v1/campaigns/{campaign.id}/summary.xlsx"
+
+    def table(response) -> dict:
+        assert response.status_code == 200
+        header, *rows = list(openpyxl.load_workbook(io.BytesIO(response.data))["各社区"].values)
+        return {row[1]: dict(zip(header, row)) for row in rows}
+
+    everything = table(evaluator.get(url))
+    assert asked == [("community", ResponseFilter(include_flagged=False)),
+                     ("campaign", ResponseFilter(include_flagged=False))]
+    asked.clear()
+    mine = table(logged_in(a, Role.COMMUNITY).get(url))  # community staff: their own community only
+    assert asked == [("community", ResponseFilter(community_ids=frozenset({a.id}), include_flagged=False))]
+    assert mine == {"甲社区": everything["甲社区"]}
+    asked.clear()
+    assert table(evaluator.get(f"{url}?community={b.id}&include_flagged=1")).keys() == {"乙社区"}
+    assert asked == [("community", ResponseFilter(community_ids=frozenset({b.id}), include_flagged=True))]
+
+
+def test_names_staff_typed_stay_words_in_every_cell_and_make_a_safe_file_name(world, evaluator):
+    campaign, _, _, _ = world
+    campaign.name = '=HYPERLINK("http://evil.example/x","点我")'
+    db.session.commit()
+    for path, what in (("summary.xlsx", "汇总表"), ("responses.xlsx", "原始数据")):
+        response = evaluator.get(f"/api/v1/campaigns/{campaign.id}/{path}")
+        assert response.status_code == 200
+        # No / nor " in the name a browser saves, nor anywhere in the header.
+        assert download_name(response) == f"=HYPERLINK(_http___evil.example_x_,_点我_)-{what}.xlsx"
+        assert "/" not in response.headers["Content-Disposition"].replace("application/", "")
+        book = openpyxl.load_workbook(io.BytesIO(response.data))
+        cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+        assert cells and not [cell.coordinate for cell in cells if cell.data_type == "f"]
+        notes = {row[0].value: row[1] for row in book["说明"].iter_rows()}
+        assert (notes["测评"].value, notes["测评"].data_type) == (campaign.name, "s")
+
+
+def test_every_cell_header_and_note_is_written_as_words():
+    from app.evaluation.spreadsheets import PERCENT, add_notes, add_table, as_csv, new_workbook, workbook_bytes
+
+    book = new_workbook()
+    add_table(book, "表", ["=1+1", "比例", "@SUM(A1)"],
+              [["#N/A", 0.5, "-2+3"], ["a\x01b", None, 3], ["=A1", 1, "+1"]], {1: PERCENT})
+    add_notes(book, [["=HYPERLINK(\"http://x\")", "=A1*2"], ["生成时间", "2026-03-01 10:30"]])
+    loaded = openpyxl.load_workbook(io.BytesIO(workbook_bytes(book)))
+    sheet = loaded["表"]
+    assert list(sheet.values) == [("=1+1", "比例", "@SUM(A1)"), ("#N/A", 0.5, "-2+3"), ("ab", None, 3),
+                                  ("=A1", 1, "+1")]
+    words = [cell for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert len(words) == 8 and {cell.data_type for cell in words} == {"s"}
+    assert sheet["B2"].number_format == PERCENT and sheet["B4"].number_format == PERCENT
+    assert sheet["C2"].number_format == "General" and sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width == 10  # sized to the header
+    notes = loaded["说明"]
+    assert list(notes.values) == [("=HYPERLINK(\"http://x\")", "=A1*2"), ("生成时间", "2026-03-01 10:30")]
+    assert {cell.data_type for row in notes.iter_rows() for cell in row} == {"s"}
+    lines = as_csv(["=1+1", "比例"], [["@x", 1], ["-1", -1]]).decode("utf-8-sig").splitlines()
+    assert lines == ["'=1+1,比例", "'@x,1", "'-1,-1"]
+
+
+def test_a_file_name_never_names_a_folder():
+    from app.evaluation.downloads import attachment_headers
+
+    for name, saved, fallback in (
+            ("2026/第一轮\\测评:a*b?c\"d<e>f|g-汇总表.xlsx", "2026_第一轮_测评_a_b_c_d_e_f_g-汇总表.xlsx",
+             "2026_a_b_c_d_e_f_g.xlsx"),
+            ("..\n报告.pdf", "_报告.pdf", "download.pdf"),
+            ("report 2026.csv", "report 2026.csv", "report_2026.csv")):
+        header = attachment_headers(name)["Content-Disposition"]
+        assert header == f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(saved, safe='')}", name
+        assert parse_options_header(header) == ("attachment", {"filename": saved})
+    assert attachment_headers("报告.pdf", inline=True)["Content-Disposition"].startswith('inline; filename="download.pdf"')

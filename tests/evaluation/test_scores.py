@@ -235,13 +235,15 @@ def test_the_ranking_downloads_as_csv_and_xlsx_with_the_apis_figures(app, make):
     import io
 
     from openpyxl import load_workbook
+    from werkzeug.http import parse_options_header
     campaign, client, _ = jinniu_world(app, make)
     api = client.get(f"/api/v1/campaigns/{campaign.id}/scores?scheme=jinniu-funds").get_json()
     want = [(c["rank"], c["code"], c["name"], round(c["score"], 2), c["rank_interval"]["low"], c["rank_interval"]["high"])
             for c in api["communities"]]
     response = client.get(f"/evaluate/campaigns/{campaign.id}/scores.csv?scheme=jinniu-funds")
     assert response.status_code == 200 and response.data.startswith("\ufeff".encode())  # Excel reads it as UTF-8
-    assert "attachment" in response.headers["Content-Disposition"]
+    disposition, options = parse_options_header(response.headers["Content-Disposition"])
+    assert (disposition, options["filename"]) == ("attachment", f"{campaign.name}-{api['scheme']['title']}-排名.csv")
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert [(int(r["排名"]), r["社区编码"], r["社区"], float(r["总分"]), int(r["排名范围（最好）"]),
              int(r["排名范围（最差）"])) for r in rows] == want
