@@ -422,6 +422,10 @@ def _ranking_section(campaign: Campaign, schemes: Sequence[Scheme], number: str,
         unit = "百分制" if result["score_unit"] == "percent" else "分"
         story.append(_p(f"评分方案：{result['scheme']['title']}（总分单位：{unit}；{'已定稿' if result['locked_at'] else '未定稿'}）",
                         SUBHEADING))
+        if not result["ranked"]:
+            # A table of dashes for every community says nothing: one line instead.
+            story.append(_p("还没有社区算出总分（缺考评人员的评分或问卷回答），暂无排名。"))
+            continue
         rows = [["排名", "排名范围", "社区", "有效问卷", "总分", f"总分 {level_text(result['confidence'])} 区间"]]
         shown = [c for c in result["communities"] if community_id is None or c["id"] == community_id]
         for c in shown:
@@ -430,10 +434,9 @@ def _ranking_section(campaign: Campaign, schemes: Sequence[Scheme], number: str,
                          _cell(c["name"]), c["respondents"], _score_text(c["score"]),
                          "—" if interval is None else f"{_score_text(interval['low'])}–{_score_text(interval['high'])}"])
         story.append(_table(rows, [14 * mm, 22 * mm, WIDTH - 124 * mm, 20 * mm, 22 * mm, 46 * mm], numeric_from=3))
-        if not result["ranked"]:
-            story.append(_p("还没有社区算出总分（缺考评人员的评分或问卷回答），暂无排名。"))
         story.append(_p(f"共 {result['ranked']} 个社区参加排名。总分区间和排名范围按居民重抽 {result['replicates']} 次"
-                        f"（随机种子 {result['seed']}）得出，只反映问卷抽样的不确定性，考评人员录入的分数按录入值计算；"
+                        f"得出（随机数种子 {result['seed']}：同样的数据再算一次，结果完全相同），"
+                        "只反映问卷抽样的不确定性，考评人员录入的分数按录入值计算；"
                         "排名范围重叠的社区，这次调查分不出高低。", NOTE))
     return story
 

@@ -50,7 +50,9 @@ def _scores(scope: ReadScope, drill: boards.Drill) -> dict | None:
     """The ranking of the chosen scheme, for those who may read scores (evaluators, the district)."""
     if not (current_user.role.may_score and scope.covers_all):
         return None
-    available = scoring.schemes_for(scope.campaign, current_app.config["SURVEYS_DIR"])
+    # The schemes written for this questionnaire first, those fed by evaluators alone after them.
+    available = sorted(scoring.schemes_for(scope.campaign, current_app.config["SURVEYS_DIR"]),
+                       key=lambda s: s.questionnaire is None)
     wanted = request.args.get("scheme") or None
     scheme = next((s for s in available if s.id == wanted), None) if wanted else (available[0] if available else None)
     if wanted and scheme is None:
