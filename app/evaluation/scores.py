@@ -10,6 +10,7 @@ only fetches, lines up and names the figures.
 from __future__ import annotations
 
 import functools
+import json
 import queue
 import threading
 from collections.abc import Iterator, Mapping
@@ -57,7 +58,14 @@ def schemes_for(campaign, surveys_dir: str) -> list[Scheme]:
 def scheme_for_campaign(campaign, scheme: Scheme) -> Scheme:
     """The scheme with the district's numbers for this campaign written in (app.definitions.schemes.fill_in)."""
     setting = setting_for(campaign.id, scheme.id)
-    return filled_scheme(scheme, setting.fill_ins if setting else {})
+    return _filled(scheme, json.dumps(setting.fill_ins if setting else {}, sort_keys=True, ensure_ascii=False))
+
+
+@functools.lru_cache(maxsize=128)
+def _filled(scheme: Scheme, fill_ins: str) -> Scheme:
+    # Filling in reads the scheme's file and builds it again (a tenth of a second); the same numbers
+    # give the same scheme, and a page may ask for it several times.
+    return filled_scheme(scheme, json.loads(fill_ins))
 
 
 # -- the query ------------------------------------------------------------------------
