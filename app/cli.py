@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -20,6 +21,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(qr)
     app.cli.add_command(demo)
     app.cli.add_command(users)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.group(help="Questionnaire definitions in surveys/.")
@@ -160,3 +163,32 @@ def users_list():
     for account in db.session.scalars(sa.select(Account).order_by(Account.username)):
         state = "" if account.active else "  (disabled)"
         click.echo(f"{account.username}\t{account.role.value}\t{account.region.code}\t{account.display_name}{state}")
+
+
+@click.command("backup", help="Copy the database, while the app runs, into FILE (SQLite: the online-backup API; "
+                              "PostgreSQL: pg_dump's custom format).")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path):
+    from .backup import BackupError, backup
+    try:
+        backup(db.engine.url, file)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"backed up to {file} ({file.stat().st_size:,} bytes)")
+
+
+@click.command("restore", help="Replace the database with the backup in FILE. Stop the app servers first; "
+                               "then `flask db upgrade` if the backup is older than the code.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def restore_command(file: Path, yes: bool):
+    from .backup import BackupError, restore
+    if not yes:
+        click.confirm(f"Replace everything in the database with {file}?", abort=True)
+    db.session.remove()
+    db.engine.dispose()  # no connection of ours holds the tables while they are replaced
+    try:
+        restore(db.engine.url, file)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"restored from {file}")
