@@ -11,6 +11,7 @@ makes a second response from one device a no-op too, even when two submits race.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,18 +82,12 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
     entry of a staff member's paper entry), so it is stored with the response or not at all.
     On any error the transaction is rolled back and nothing of the response remains.
     """
-    statement = (
-        insert_ignoring_conflicts(Response.__table__)
-        .values(campaign_id=new.campaign_id, community_id=new.community_id, site_id=new.site_id,
-                channel=new.channel, started_at=new.started_at, submitted_at=new.submitted_at,
-                submission_id=new.submission_id, device_hash=new.device_hash,
-                network_hash=new.network_hash, once_key=new.once_key, quality_flags=new.quality_flags,
-                entered_by_id=new.entered_by_id, paper_serial=new.paper_serial)
-        .on_conflict_do_nothing()
-        .returning(Response.__table__.c.id)
-    )
     try:
-        response_id = db.session.execute(statement).scalar()
+        # Core statements on the session's connection: the ORM's execute adds nothing here but cost.
+        connection = db.session.connection()
+        statement = _insert_response_statement(connection.dialect.name)
+        response_id = connection.execute(
+            statement, {name: getattr(new, name) for name in _RESPONSE_COLUMNS}).scalar()
         if response_id is None:
             db.session.rollback()
             return _why_not_stored(new)
@@ -100,7 +95,7 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
             db.session.rollback()
             return StoreOutcome.TICKET_USED
         if new.answers:
-            db.session.execute(sa.insert(Answer.__table__), [
+            connection.execute(_INSERT_ANSWER, [
                 {"response_id": response_id, "item": item, "value": value, "number": number, "text": text,
                  "campaign_id": new.campaign_id, "community_id": new.community_id}
                 for item, (value, number, text) in new.answers
@@ -113,6 +108,23 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
         db.session.rollback()
         raise
     return StoreOutcome.STORED
+
+
+_INSERT_ANSWER = sa.insert(Answer.__table__)
+_RESPONSE_COLUMNS = ("campaign_id", "community_id", "site_id", "channel", "started_at", "submitted_at",
+                     "submission_id", "device_hash", "network_hash", "once_key", "quality_flags", "entered_by_id",
+                     "paper_serial")
+
+
+@functools.cache
+def _insert_response_statement(dialect: str):
+    """The response's INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect
+    with bound parameters: building it afresh on every submit cost more than running it."""
+    table = Response.__table__
+    return (insert_ignoring_conflicts(table, dialect)
+            .values({name: sa.bindparam(name, type_=table.c[name].type) for name in _RESPONSE_COLUMNS})
+            .on_conflict_do_nothing()
+            .returning(table.c.id))
 
 
 def _claim_ticket(ticket_id: int, response_id: int, at: datetime) -> bool:

@@ -77,22 +77,28 @@ class NumberField(fields.StringField):
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        text = (self.data or "").strip()
-        if not text:
-            return
-        normal = text.translate(_FULLWIDTH).replace(" ", "")
-        # A comma groups thousands here (1,000), never marks decimals.
-        if _THOUSANDS_RE.fullmatch(normal):
-            normal = normal.replace(",", "")
-        try:
-            value = float(normal) if _NUMBER_RE.fullmatch(normal) else None
-        except ValueError:
-            value = None
-        if value is None or not math.isfinite(value):
-            raise ValueError(MSG_NOT_NUMBER)
-        if self.integer and value != int(value):
-            raise ValueError(MSG_NOT_INTEGER)
-        self.number = value
+        self.number = parse_number(self.data, self.integer)
+
+
+def parse_number(typed: str | None, integer: bool) -> float | None:
+    """A number as typed on a phone keypad (full-width digits, a thousands comma); None when
+    nothing was typed. Raises ValueError with the resident's message when it is not one."""
+    text = (typed or "").strip()
+    if not text:
+        return None
+    normal = text.translate(_FULLWIDTH).replace(" ", "")
+    # A comma groups thousands here (1,000), never marks decimals.
+    if _THOUSANDS_RE.fullmatch(normal):
+        normal = normal.replace(",", "")
+    try:
+        value = float(normal) if _NUMBER_RE.fullmatch(normal) else None
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value):
+        raise ValueError(MSG_NOT_NUMBER)
+    if integer and value != int(value):
+        raise ValueError(MSG_NOT_INTEGER)
+    return value
 
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d{1,12}(\.\d{0,6})?|\.\d{1,6})$")
@@ -219,6 +225,14 @@ class ItemType:
         a number or text): the one encoding every channel shares."""
         raise NotImplementedError
 
+    def read_posted(self, item: Item, posted: list[str]) -> tuple[object, list[AnswerRow]] | None:
+        """(the field's data, the answer rows) for the values a form posted under the item's
+        name, when they are plainly valid: exactly what the form's field would make of them.
+        None whenever the field would refuse them or might: the form then judges and shows
+        why. (The submit path's shortcut past building a WTForms form; tests/definitions
+        checks that it never accepts what the form refuses, nor stores anything else.)"""
+        return None
+
     @staticmethod
     def _validators(item: Item, message: str) -> list:
         return [RequiredAnswer(message)] if item.required else []
@@ -248,6 +262,12 @@ class SingleChoice(ItemType):
     def encode_value(self, item, value):
         return [(value, None, None)] if value else []
 
+    def read_posted(self, item, posted):
+        value = posted[0] if posted else None
+        if not value:
+            return None if item.required else (value, [])
+        return (value, [(value, None, None)]) if value in item.codes else None
+
 
 class MultipleChoice(ItemType):
     name = "multiple"
@@ -276,6 +296,21 @@ class MultipleChoice(ItemType):
         # A code ticked twice in a forged request is one answer, not two.
         return [(code, None, None) for code in dict.fromkeys(value or ())]
 
+    def read_posted(self, item, posted):
+        ticked = dict.fromkeys(posted)
+        if not ticked:
+            return None if item.required else ([], [])
+        if any(code not in item.codes for code in ticked):
+            return None
+        exclusive = {c.code for c in item.options if c.exclusive}
+        if exclusive & ticked.keys():
+            if len(ticked) > 1:
+                return None
+        elif ((item.min_choices is not None and len(ticked) < item.min_choices)
+              or (item.max_choices is not None and len(ticked) > item.max_choices)):
+            return None
+        return list(posted), [(code, None, None) for code in ticked]
+
 
 class Likert(ItemType):
     name = "likert"
@@ -296,6 +331,7 @@ class Likert(ItemType):
 
     make_field = SingleChoice.make_field
     encode_value = SingleChoice.encode_value
+    read_posted = SingleChoice.read_posted
 
 
 class Number(ItemType):
@@ -337,6 +373,19 @@ class Number(ItemType):
             return []
         return [(canonical_number(float(value)), float(value), None)]
 
+    def read_posted(self, item, posted):
+        typed = posted[0] if posted else None
+        try:
+            number = parse_number(typed, item.integer)
+        except ValueError:
+            return None
+        if number is None:
+            # The form's "required" refuses white space too, but then reads no number.
+            return None if item.required else (typed, [])
+        if (item.min is not None and number < item.min) or (item.max is not None and number > item.max):
+            return None
+        return typed, self.encode_value(item, number)
+
 
 class Text(ItemType):
     name = "text"
@@ -356,6 +405,15 @@ class Text(ItemType):
     def encode_value(self, item, value):
         text = normalize_text(value)
         return [("", None, text)] if text else []
+
+    def read_posted(self, item, posted):
+        typed = posted[0] if posted else None
+        text = normalize_text(typed)
+        if not text:
+            return None if item.required else (typed, [])
+        if _CONTROL_RE.search(text) or len(text) > (item.max_length or TEXT_LIMIT):
+            return None
+        return typed, [("", None, text)]
 
 
 ITEM_TYPES: dict[str, ItemType] = {t.name: t for t in (SingleChoice(), MultipleChoice(), Likert(), Number(), Text())}

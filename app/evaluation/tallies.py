@@ -54,8 +54,9 @@ class Difference(NamedTuple):
 
 
 @functools.cache
-def _statements(dialect: str) -> tuple[sa.Insert, sa.Insert]:
-    """The two upserts, built once per dialect: from a response's stored answers, and from counts."""
+def _statements(dialect: str) -> tuple[sa.Insert, sa.Insert, sa.Insert]:
+    """The upserts, built once per dialect: from the stored answers of several responses, of
+    one response (the submit path's, with no list to expand), and from counts."""
     # Imported here: app.submissions imports this module to keep tallies at submit.
     from ..submissions import insert_ignoring_conflicts
 
@@ -64,14 +65,17 @@ def _statements(dialect: str) -> tuple[sa.Insert, sa.Insert]:
                                             set_={"n": tallies.c.n + insert.excluded.n})
 
     key = (answers.c.campaign_id, answers.c.community_id, answers.c.item, answers.c.value)
-    from_answers = adding(insert_ignoring_conflicts(tallies, dialect).from_select(
-        ["campaign_id", "community_id", "item", "value", "n"],
-        sa.select(*key, sa.func.count() * sa.bindparam("sign", type_=sa.Integer))
-        .where(answers.c.response_id.in_(sa.bindparam("response_ids", expanding=True)))
-        .group_by(*key).order_by(*key)))
+
+    def from_answers(where):
+        return adding(insert_ignoring_conflicts(tallies, dialect).from_select(
+            ["campaign_id", "community_id", "item", "value", "n"],
+            sa.select(*key, sa.func.count() * sa.bindparam("sign", type_=sa.Integer))
+            .where(where).group_by(*key).order_by(*key)))
+
     from_counts = adding(insert_ignoring_conflicts(tallies, dialect).values(
         {name: sa.bindparam(name) for name in ("campaign_id", "community_id", "item", "value", "n")}))
-    return from_answers, from_counts
+    return (from_answers(answers.c.response_id.in_(sa.bindparam("response_ids", expanding=True))),
+            from_answers(answers.c.response_id == sa.bindparam("response_id")), from_counts)
 
 
 def _dialect() -> str:
@@ -85,8 +89,14 @@ def add_responses(response_ids: Collection[int], sign: int = 1) -> None:
     bulk writers use add_counts."""
     if sign not in (1, -1):
         raise ValueError(f"sign must be 1 or -1, got {sign!r}")
-    if response_ids:
-        db.session.execute(_statements(_dialect())[0], {"response_ids": list(response_ids), "sign": sign})
+    if not response_ids:
+        return
+    connection = db.session.connection()
+    many, one, _counts = _statements(connection.dialect.name)
+    if len(response_ids) == 1:
+        connection.execute(one, {"response_id": next(iter(response_ids)), "sign": sign})
+    else:
+        connection.execute(many, {"response_ids": list(response_ids), "sign": sign})
 
 
 def count_rows(rows: Iterable[Mapping]) -> Counter[TallyKey]:
@@ -100,7 +110,7 @@ def add_counts(changes: Mapping[TallyKey, int]) -> None:
              "n": n} for k, n in sorted(changes.items()) if n]
     if rows:
         # One statement per row on the driver's executemany, which keeps their order.
-        db.session.execute(_statements(_dialect())[1], rows)
+        db.session.execute(_statements(_dialect())[2], rows)
 
 
 def counting_response(*where: sa.ColumnElement[bool]) -> tuple[int, bool]:

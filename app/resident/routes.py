@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response as HttpResponse
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from .. import qrcodes
-from ..definitions.forms import make_survey_form
+from ..definitions.forms import make_survey_form, read_valid_answers
 from ..evaluation import published
 from ..models import CampaignState
 from ..models.types import utcnow
@@ -39,17 +41,20 @@ TICKET_USED = (410, "这张票已经用过了", "这张问卷票已经填过一�
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def survey(token: str):
     """The survey of the campaign open at a site (its poster's QR code)."""
+    posting = request.method == "POST"
+    if posting:
+        entry = _open_entry_posted_to(token)
+        if entry is not None:  # the usual case, in one query; anything amiss takes the long way below
+            return _form_flow(entry, action=lambda: url_for("resident.survey", token=token, c=entry.campaign_id),
+                              thanks=lambda: url_for("resident.thanks", token=token, c=entry.campaign_id))
     site = ops.site_by_token(token)
     if site is None:
         return _message(*NOT_FOUND)
     if site.retired:
         return _message(*SITE_RETIRED)
-    posting = request.method == "POST"
     if posting and not ops.is_form_post(request):
         return _message(*NOT_OUR_FORM)
-    wanted = request.args.get("c", type=int)
-    if posting and wanted is None:
-        wanted = ops.campaign_of_token(current_app.config["SECRET_KEY"], request.form.get("submission"))
+    wanted = _campaign_wanted(posting)
     found = ops.resolve_campaign(site, utcnow(), wanted, posting=posting)
     if found.problem is ops.Problem.CHOOSE:
         if posting:  # our forms always name their campaign
@@ -58,9 +63,26 @@ def survey(token: str):
     if found.campaign is None:
         opens_at = found.campaigns[0].opens_at if found.campaigns else None
         return _message(*EXPLAIN[found.problem], opens_at=opens_at)
-    entry = ops.Entry(found.campaign, site.community_id, f"{site.community.name} · {site.name}", site=site)
-    return _form_flow(entry, action=url_for("resident.survey", token=site.token, c=found.campaign.id),
-                      thanks=url_for("resident.thanks", token=token, c=found.campaign.id))
+    entry = ops.Entry.of(found.campaign, site.community_id, f"{site.community.name} · {site.name}", site=site)
+    campaign_id = found.campaign.id
+    return _form_flow(entry, action=lambda: url_for("resident.survey", token=site.token, c=campaign_id),
+                      thanks=lambda: url_for("resident.thanks", token=token, c=campaign_id))
+
+
+def _campaign_wanted(posting: bool) -> int | None:
+    """The campaign a request names: in the form's address, or (posting) in its signed token."""
+    wanted = request.args.get("c", type=int)
+    if posting and wanted is None:
+        wanted = ops.campaign_of_token(current_app.config["SECRET_KEY"], request.form.get("submission"))
+    return wanted
+
+
+def _open_entry_posted_to(token: str) -> ops.Entry | None:
+    """A post's entry when the site is in use and the campaign it names is open there."""
+    if not ops.is_form_post(request):
+        return None
+    wanted = _campaign_wanted(posting=True)
+    return None if wanted is None else ops.open_entry_at_site(token, wanted, utcnow())
 
 
 @bp.route("/t/<token>", methods=["GET", "POST"])
@@ -79,49 +101,55 @@ def ticket_survey(token: str):
         return _message(*EXPLAIN[problem], opens_at=ticket.campaign.opens_at)
     if ticket.used_at is not None and not posting:
         return _message(*TICKET_USED)
-    entry = ops.Entry(ticket.campaign, ticket.community_id, f"{ticket.community.name} · 随机发放的问卷票",
-                      ticket=ticket)
-    return _form_flow(entry, action=url_for("resident.ticket_survey", token=token),
-                      thanks=url_for("resident.ticket_thanks", token=token))
+    entry = ops.Entry.of(ticket.campaign, ticket.community_id, f"{ticket.community.name} · 随机发放的问卷票",
+                         ticket=ticket)
+    return _form_flow(entry, action=lambda: url_for("resident.ticket_survey", token=token),
+                      thanks=lambda: url_for("resident.ticket_thanks", token=token))
 
 
-def _form_flow(entry: ops.Entry, *, action: str, thanks: str):
-    """Show the entry's form, or take its answers: the part every way in shares."""
-    campaign = entry.campaign
+def _form_flow(entry: ops.Entry, *, action: Callable[[], str], thanks: Callable[[], str]):
+    """Show the entry's form, or take its answers: the part every way in shares. The form's
+    address and the thank-you page's are made only when needed (each costs a URL build)."""
     secret = current_app.config["SECRET_KEY"]
     device = ops.read_device(secret, request.cookies.get(ops.DEVICE_COOKIE))
-    form_class = make_survey_form(campaign.survey_version.survey_definition)
+    form_class = make_survey_form(entry.definition)
 
     if request.method != "POST":  # GET and HEAD
-        if entry.ticket is None and campaign.one_response_per_device and campaign.id in device.answered:
+        if entry.ticket_id is None and entry.one_response_per_device and entry.campaign_id in device.answered:
             return _with_device(_message(200, "您已经填过了", ALREADY), device)
         form = form_class(formdata=None)
-        form.submission.data = ops.new_submission_token(secret, campaign.id)
-        return _with_device(_render_form(entry, form, action, 200), device)
+        form.submission.data = ops.new_submission_token(secret, entry.campaign_id)
+        return _with_device(_render_form(entry, form, action(), 200), device)
 
     if form_class.has_foreign_fields(request.form):
         return _message(*NOT_OUR_FORM)
-    form = form_class(formdata=request.form)
-    submission = ops.read_submission_token(secret, request.form.get("submission"), campaign.id,
+    submission = ops.read_submission_token(secret, request.form.get("submission"), entry.campaign_id,
                                            current_app.config["WTF_CSRF_TIME_LIMIT"])
-    if not form.validate() or submission is None:
-        notice = None
-        if submission is None or form.csrf_token.errors:
-            notice = RESUBMIT
-            form.csrf_token.errors = []
-        # A good token is kept, so the start time and the submission id stay those of the first showing.
-        form.submission.data = request.form["submission"] if submission else \
-            ops.new_submission_token(secret, campaign.id)
-        return _with_device(_render_form(entry, form, action, 400, notice=notice), device)
+    # Nearly every post is valid: its answers are read straight from it. Otherwise the form
+    # judges, and shows the resident what to put right.
+    answers = read_valid_answers(entry.definition, request.form) \
+        if submission is not None and ops.csrf_token_valid(request.form.get("csrf_token")) else None
+    if answers is None:
+        form = form_class(formdata=request.form)
+        if not form.validate() or submission is None:
+            notice = None
+            if submission is None or form.csrf_token.errors:
+                notice = RESUBMIT
+                form.csrf_token.errors = []
+            # A good token is kept, so the start time and the submission id stay those of the first showing.
+            form.submission.data = request.form["submission"] if submission else \
+                ops.new_submission_token(secret, entry.campaign_id)
+            return _with_device(_render_form(entry, form, action(), 400, notice=notice), device)
+        answers = form.answer_rows()
 
-    outcome = ops.submit(entry=entry, form=form, submission=submission, device=device, secret=secret,
+    outcome = ops.submit(entry=entry, answers=answers, submission=submission, device=device, secret=secret,
                          remote_addr=request.remote_addr)
     if outcome is StoreOutcome.ALREADY_ANSWERED:
         return _with_device(_message(409, "您已经填过了", "这部手机已经填过这份问卷，这次的回答没有再保存。谢谢您的参与！"),
                             device)
     if outcome is StoreOutcome.TICKET_USED:
         return _with_device(_message(*TICKET_USED), device)
-    return _with_device(redirect(thanks, 303), device)
+    return _with_device(redirect(thanks(), 303), device)
 
 
 def _render_form(entry: ops.Entry, form, action: str, status: int, notice: str | None = None):
