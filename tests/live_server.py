@@ -170,13 +170,8 @@ class ThrowawayDatabase:
                 hide_password=False)
         return self.url
 
-    def open_transactions(self) -> int | None:
-        """PostgreSQL: how many sessions on this database are inside a transaction now (None on SQLite)."""
-        if self.kind != "postgresql":
-            return None
-        with self._admin() as conn:
-            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND xact_start IS NOT NULL "
-                                "AND pid <> pg_backend_pid()", (self.name,)).fetchone()[0]
+    def write_probe(self) -> WriteProbe:
+        return WriteProbe(self)
 
     def drop(self) -> None:
         if self.kind == "postgresql" and self.url:
@@ -192,3 +187,42 @@ def throwaway_database(kind: str, folder: Path, admin_url: str = "") -> Iterator
         yield database
     finally:
         database.drop()
+
+
+class WriteProbe:
+    """Whether the server is in the middle of storing a response, seen from outside, so a
+    kill can be aimed at an open write transaction rather than land between two.
+
+    PostgreSQL: sessions inside a transaction whose last statement inserted into responses,
+    answers or answer_tallies. SQLite: whether its one write lock is taken (a writer has begun
+    and not committed), tried with BEGIN IMMEDIATE without waiting.
+    """
+
+    def __init__(self, database: ThrowawayDatabase):
+        self.database = database
+        if database.kind == "postgresql":
+            self._conn = database._admin()
+        else:
+            import sqlite3
+            path = sa.engine.make_url(database.url).database
+            self._conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+
+    def writers(self) -> int:
+        """How many transactions are storing a response now (SQLite: 0 or 1)."""
+        if self.database.kind == "postgresql":
+            return self._conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND xact_start IS NOT NULL "
+                "AND query ~* '^\\s*INSERT INTO (responses|answers|answer_tallies)\\M'",
+                (self.database.name,)).fetchone()[0]
+        import sqlite3
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e):
+                return 1
+            raise
+        self._conn.execute("ROLLBACK")
+        return 0
+
+    def close(self) -> None:
+        self._conn.close()
