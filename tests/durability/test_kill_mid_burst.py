@@ -5,9 +5,12 @@ PostgreSQL where TEST_DATABASE_URL is set). Client threads open the Kunming ques
 fill it in and post it, as phones do; a 303 to the thank-you page is the acknowledgement.
 A client that gets no answer (connection refused, reset, timeout) or a 5xx sends the very
 same form again (same CSRF token, same signed submission token, so the same submission id)
-until it is acknowledged. Part way through, the master and all its workers are killed with
-SIGKILL at once, cutting off whatever transactions they were in, and gunicorn is started
-again on the same port and database. Afterwards the database itself must show that:
+until it is acknowledged; every tenth first post is sent and hung up on at once, like a
+phone losing its signal, so some retries meet a submission the server stored meanwhile.
+Part way through, once a transaction storing a response is seen open, the master and all
+its workers are killed with SIGKILL at once, cutting off whatever transactions they were
+in, and gunicorn is started again on the same port and database. Afterwards the database
+itself must show that:
 
 - every acknowledged submission is stored exactly once, and nothing else is stored;
 - every stored response holds exactly the answers its client sent (none half stored);
