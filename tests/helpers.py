@@ -31,9 +31,13 @@ def _hidden(html: str, name: str) -> str:
 
 
 def read_form(response) -> FormPage:
-    html = response.get_data(as_text=True)
+    return parse_form(response.status_code, response.get_data(as_text=True))
+
+
+def parse_form(status: int, html: str) -> FormPage:
+    """The survey form of a page's HTML (from the test client or a real server)."""
     action = unescape(re.search(r'<form id="survey" method="post" action="([^"]+)"', html).group(1))
-    return FormPage(response.status_code, html, action, _hidden(html, "csrf_token"), _hidden(html, "submission"))
+    return FormPage(status, html, action, _hidden(html, "csrf_token"), _hidden(html, "submission"))
 
 
 def open_form(client, url: str) -> FormPage:
