@@ -132,3 +132,43 @@ def test_nginx_accepts_the_site_file(tmp_path):
     result = subprocess.run([nginx, "-t", "-c", str(main), "-e", "stderr"], check=False, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
+
+
+
+def test_a_form_posted_over_https_on_another_port_behind_nginx_passes_the_csrf_check(database_uri):
+    # nginx sends Host without the port (proxy_set_header Host $host) and the port apart; Flask-WTF
+    # checks on HTTPS that the Referer is this host, port included. Without X-Forwarded-Port the
+    # app took itself for https://minyi.example (port 443) and refused every staff form with a 400.
+    from flask import request
+
+    from app import create_app
+    from tests.conftest import RequestScopedClient, base_config
+    app = create_app({**base_config(database_uri), "TRUSTED_PROXIES": 1})
+    app.test_client_class = RequestScopedClient
+    seen = {}
+
+    @app.get("/_seen")
+    def _seen():
+        seen.update(addr=request.remote_addr, secure=request.is_secure, host=request.host)
+        return ""
+
+    proxied = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "minyi.example", "X-Forwarded-Port": "8443",
+               "Referer": "https://minyi.example:8443/staff/login"}
+    nginx = {"REMOTE_ADDR": "127.0.0.1"}
+    with app.app_context():
+        client = app.test_client()
+        page = client.get("/staff/login", headers=proxied, environ_base=nginx).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post("/staff/login", headers=proxied, environ_base=nginx,
+                               data={"csrf_token": token, "username": "nobody", "password": "wrong-password"})
+        assert response.status_code == 401  # the CSRF check passed; the login itself failed, as it should
+        # The client is the address nginx put last (the first one the client could have forged).
+        client.get("/_seen", headers=proxied, environ_base=nginx)
+        assert seen == {"addr": "203.0.113.7", "secure": True, "host": "minyi.example:8443"}
+        # On the standard port the host is the plain name.
+        client.get("/_seen", headers={**proxied, "X-Forwarded-Port": "443"}, environ_base=nginx)
+        assert seen["host"] == "minyi.example"
+        from app.extensions import db
+        db.session.remove()
+        db.engine.dispose()
