@@ -352,13 +352,15 @@ def checks(args, base, context, web: Client, token, password, procs: Processes, 
     forwarded_for(base, context)
 
     # One app server down: the site answers from the other.
+    stopping = time.monotonic()
     procs.stop("a-residents")
     procs.stop("a-staff")
+    stopped_in = time.monotonic() - stopping
     answers = [web.get("/healthz")[0] for _ in range(6)]
     form = answer_survey(Client(base, "127.0.0.5", context), token)
     page = staff.get("/staff/")[0]
     step(answers == [200] * 6 and form == 303 and page == 200, "server A stopped: nginx answers from B",
-         f"/healthz {answers}, form POST {form}, /staff/ {page}")
+         f"stopped in {stopped_in:.0f} s; then /healthz {answers}, form POST {form}, /staff/ {page}")
 
     # Backup while running, then restore as the document says (app servers stopped first).
     backup = work / "minyi.dump"
@@ -385,12 +387,12 @@ def checks(args, base, context, web: Client, token, password, procs: Processes, 
          f"form POST {form}")
 
     # An upgrade: migrate (idempotent when there is nothing new), sync, then roll the servers one by one.
-    heads = [run(flask + ["db", "current"], env).stdout.strip() for _ in range(1)]
+    head = run(flask + ["db", "current"], env).stdout.strip()
     again = run(flask + ["db", "upgrade"], env)
     synced = run(flask + ["surveys", "sync"], env)
     step(again.returncode == 0 and "Running upgrade" not in again.stderr and synced.returncode == 0
-         and run(flask + ["db", "current"], env).stdout.strip() == heads[0], "db upgrade again changes nothing",
-         heads[0].splitlines()[-1] if heads[0] else "")
+         and run(flask + ["db", "current"], env).stdout.strip() == head, "db upgrade again changes nothing",
+         f"still at {head.splitlines()[-1] if head else '?'}")
     statuses = []
     for server in ("a", "b"):
         for pool in ("residents", "staff"):
@@ -405,8 +407,9 @@ def checks(args, base, context, web: Client, token, password, procs: Processes, 
     # Privacy: the clients' addresses (127.0.0.5, 127.0.0.6) are in no log.
     logs = [p for p in work.iterdir() if p.suffix == ".log"]
     leaked = [p.name for p in logs if re.search(r"127\.0\.0\.[56]\b", p.read_text(errors="replace"))]
-    step(not leaked, "no client address in any log (nginx, gunicorn)",
-         f"{len(logs)} logs read" + (f"; found in {leaked}" if leaked else ""))
+    access = len((work / "minyi.access.log").read_text().splitlines())
+    step(not leaked and access > 50, "no client address in any log (nginx, gunicorn)",
+         f"{len(logs)} logs read, the access log {access} lines" + (f"; found in {leaked}" if leaked else ""))
 
 
 def meeting_stream(args, base: str, context: ssl.SSLContext) -> None:
@@ -418,9 +421,9 @@ def meeting_stream(args, base: str, context: ssl.SSLContext) -> None:
     status, _, page = phone.get(f"/m/{code}")
     offered = f"/m/{code}/events" in page.decode()
     conn = phone.connection(timeout=10)
+    started = time.monotonic()
     conn.request("GET", f"/m/{code}/events", headers=phone.headers({"Accept": "text/event-stream"}))
     stream = conn.getresponse()
-    started = time.monotonic()
     first = read_event(stream)
     first_after = time.monotonic() - started
     step(status == 200 and offered and stream.status == 200 and first is not None and first_after < 3
