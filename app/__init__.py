@@ -26,7 +26,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
         n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        # x_port too: nginx's Host has no port, and on HTTPS Flask-WTF refuses a form whose Referer
+        # (https://host:8443/…) is not the host the app believes it is (docs/deployment.md).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     # With Redis down, limits fall back to each process's memory instead of failing the
