@@ -92,6 +92,7 @@ def test_every_campaign_endpoint_needs_a_login(client, world, name):
     assert response.status_code == 401 and response.is_json, response.get_data(as_text=True)[:200]
     error = response.get_json()["error"]
     assert error["status"] == 401 and "log in" in error["message"]
+    assert error["title"] == "需要登录"  # was 400's "提交的内容有误": 401 had no words of its own
 
 
 def test_the_openapi_file_stays_public(client, app):
