@@ -6,6 +6,10 @@ INSERT … ON CONFLICT DO NOTHING RETURNING for the response, one multi-row INSE
 the answers, one INSERT … SELECT that adds them to the answer tallies, one COMMIT. The
 unique submission id makes a retried submit a no-op, and the unique (campaign, once_key)
 makes a second response from one device a no-op too, even when two submits race.
+
+Bursts are judged in the same INSERT: a response from a network that has sent BURST_SIZE − 1
+others to the campaign in the last BURST_WINDOW_SECONDS is stored flagged, by a count over the
+index (campaign_id, network_hash, submitted_at); only then does one UPDATE flag those others.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .analysis.quality import bursts, too_fast
+from .analysis.quality import BURST_SIZE, BURST_WINDOW_SECONDS, bursts, too_fast
 from .definitions import SurveyDefinition
 from .definitions.types import AnswerRow
 from .evaluation import tallies
@@ -86,16 +90,19 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
         .values(campaign_id=new.campaign_id, community_id=new.community_id, site_id=new.site_id,
                 channel=new.channel, started_at=new.started_at, submitted_at=new.submitted_at,
                 submission_id=new.submission_id, device_hash=new.device_hash,
-                network_hash=new.network_hash, once_key=new.once_key, quality_flags=new.quality_flags,
+                network_hash=new.network_hash, once_key=new.once_key, quality_flags=_flags_at_insert(new),
                 entered_by_id=new.entered_by_id, paper_serial=new.paper_serial)
         .on_conflict_do_nothing()
-        .returning(Response.__table__.c.id)
+        .returning(Response.__table__.c.id, Response.__table__.c.quality_flags)
     )
     try:
-        response_id = db.session.execute(statement).scalar()
-        if response_id is None:
+        stored = db.session.execute(statement).first()
+        if stored is None:
             db.session.rollback()
             return _why_not_stored(new)
+        response_id = stored.id
+        if new.network_hash is not None and stored.quality_flags & QualityFlag.BURST:
+            _flag_burst(new)
         if new.ticket_id is not None and not _claim_ticket(new.ticket_id, response_id, new.submitted_at):
             db.session.rollback()
             return StoreOutcome.TICKET_USED
@@ -113,6 +120,41 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
         db.session.rollback()
         raise
     return StoreOutcome.STORED
+
+
+def _same_network_recently(new: NewResponse) -> list[sa.ColumnElement[bool]]:
+    """The campaign's responses from the new one's network in the burst window that ends with it:
+    the same window ``analysis.quality.bursts`` looks at (its start included)."""
+    table = Response.__table__
+    return [table.c.campaign_id == new.campaign_id, table.c.network_hash == new.network_hash,
+            table.c.submitted_at.between(new.submitted_at - timedelta(seconds=BURST_WINDOW_SECONDS),
+                                         new.submitted_at)]
+
+
+def _flags_at_insert(new: NewResponse) -> int | sa.ColumnElement[int]:
+    """The new response's flags: its own, plus BURST when its network has sent BURST_SIZE − 1
+    others in the window. A scalar count inside the INSERT: no statement of its own."""
+    if new.network_hash is None:  # paper, import: no network, never a burst
+        return new.quality_flags
+    table = Response.__table__
+    earlier = sa.select(sa.func.count()).select_from(table).where(*_same_network_recently(new)).scalar_subquery()
+    burst = sa.case((earlier >= BURST_SIZE - 1, int(QualityFlag.BURST)), else_=0)
+    return sa.literal(new.quality_flags, sa.Integer).bitwise_or(burst)
+
+
+def _flag_burst(new: NewResponse) -> None:
+    """The new response completes (or continues) a burst: flag the others of its window too.
+
+    Those already flagged are left alone, so in a long burst this touches only the rows a
+    racing submit left unflagged. Only the quality_flags column changes: the answer tallies
+    hold flagged answers and subtract them when read, so they need no change.
+    """
+    table = Response.__table__
+    burst = int(QualityFlag.BURST)
+    db.session.execute(
+        sa.update(table)
+        .where(*_same_network_recently(new), table.c.quality_flags.bitwise_and(burst) == 0)
+        .values(quality_flags=table.c.quality_flags.bitwise_or(burst)))
 
 
 def _claim_ticket(ticket_id: int, response_id: int, at: datetime) -> bool:
@@ -147,8 +189,8 @@ def quality_flags_at_submit(definition: SurveyDefinition, answers: list[tuple[st
     """Flags that can be told from one response alone.
 
     Straight-lining: a section with at least STRAIGHT_LINE_MIN_ITEMS scale items, every
-    one answered on the scale, all with the same level. (Speed and bursts need the other
-    responses and are judged later.)
+    one answered on the scale, all with the same level. (Speed needs the campaign's median and
+    is judged later; bursts are judged as the response is stored.)
     """
     given = {}
     for key, (value, _number, _text) in answers:
