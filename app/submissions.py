@@ -147,7 +147,9 @@ def _flag_burst(new: NewResponse) -> None:
 
     Those already flagged are left alone, so in a long burst this touches only the rows a
     racing submit left unflagged. Only the quality_flags column changes: the answer tallies
-    hold flagged answers and subtract them when read, so they need no change.
+    hold flagged answers and subtract them when read, so they need no change. Run before the
+    answers and tallies are written, so this transaction locks responses before tallies, in
+    the order every writer does (app/evaluation/tallies.py).
     """
     table = Response.__table__
     burst = int(QualityFlag.BURST)

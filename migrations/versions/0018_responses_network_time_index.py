@@ -7,7 +7,6 @@ Create Date: 2026-11-24
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0018'
 down_revision = '0017'
