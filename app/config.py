@@ -89,6 +89,14 @@ DEFAULTS = {
     "MEETING_PUSH": "auto",
     # Failed staff logins allowed per client address before it must wait.
     "LOGIN_FAILURE_LIMIT": "10 per 15 minutes",
+    # Residents' submitted forms (/s/ and /t/) per client address; past it the form comes back
+    # with the answers kept and nothing stored (429). One address is often many residents: a
+    # community centre's Wi-Fi, a carrier's shared address, a 坝坝会 where everyone scans the
+    # poster at once. A form takes minutes to fill, so 30 in a minute is a whole meeting pressing
+    # 提交 together and 300 in an hour several times a busy survey day at one point; only scripts
+    # go faster. Below that, five or more from one network within ten minutes are stored flagged
+    # (BURST) and counted apart (app/submissions.py), never refused.
+    "SUBMIT_LIMIT": "30 per minute; 300 per hour",
     # Wrong meeting codes a client address may try (a meeting's code is six digits).
     "MEETING_CODE_GUESS_LIMIT": "30 per 10 minutes",
 }

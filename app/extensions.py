@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound to an application in create_app()."""
 
+import functools
 import hashlib
 import hmac
 
@@ -9,6 +10,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from limits import RateLimitItem, parse_many
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -37,3 +39,26 @@ def _hashed_client_address() -> str:
 
 
 limiter = Limiter(key_func=_hashed_client_address)
+
+
+@functools.cache
+def _parsed(limit_value: str) -> list[RateLimitItem]:
+    return parse_many(limit_value)
+
+
+def within_limit(limit_value: str, scope: str) -> bool:
+    """Count this request against ``limit_value`` (e.g. "30 per minute; 300 per hour") for the
+    client's hashed address, in Flask-Limiter's storage; False once it is past any part of it.
+
+    For a check made inside a view, where a refusal can still show the page as it was posted
+    (Flask-Limiter's decorators refuse before the view runs). With the storage unreachable the
+    request is let through, as Flask-Limiter's own limits are (RATELIMIT_SWALLOW_ERRORS).
+    """
+    if not limiter.enabled:
+        return True
+    key = _hashed_client_address()
+    try:
+        return all(limiter.limiter.hit(item, scope, key) for item in _parsed(limit_value))
+    except Exception:  # a storage outage must not stop residents answering
+        current_app.logger.exception("rate limit storage unavailable: %s not limited", scope)
+        return True

@@ -6,6 +6,10 @@ INSERT … ON CONFLICT DO NOTHING RETURNING for the response, one multi-row INSE
 the answers, one INSERT … SELECT that adds them to the answer tallies, one COMMIT. The
 unique submission id makes a retried submit a no-op, and the unique (campaign, once_key)
 makes a second response from one device a no-op too, even when two submits race.
+
+Bursts are judged in the same INSERT: a response from a network that has sent BURST_SIZE − 1
+others to the campaign in the last BURST_WINDOW_SECONDS is stored flagged, by a count over the
+index (campaign_id, network_hash, submitted_at); only then does one UPDATE flag those others.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .analysis.quality import bursts, too_fast
+from .analysis.quality import BURST_SIZE, BURST_WINDOW_SECONDS, bursts, too_fast
 from .definitions import SurveyDefinition
 from .definitions.types import AnswerRow
 from .evaluation import tallies
@@ -85,12 +89,17 @@ def store_response(new: NewResponse, before_commit: Callable[[int], None] | None
     try:
         # Core statements on the session's connection: the ORM's execute adds nothing here but cost.
         connection = db.session.connection()
-        statement = _insert_response_statement(connection.dialect.name)
-        response_id = connection.execute(
-            statement, {name: getattr(new, name) for name in _RESPONSE_COLUMNS}).scalar()
-        if response_id is None:
+        params = {name: getattr(new, name) for name in _RESPONSE_COLUMNS}
+        if new.network_hash is not None:
+            params |= {"burst_since": new.submitted_at - timedelta(seconds=BURST_WINDOW_SECONDS)}
+        stored = connection.execute(
+            _insert_response_statement(connection.dialect.name, new.network_hash is not None), params).first()
+        if stored is None:
             db.session.rollback()
             return _why_not_stored(new)
+        response_id = stored.id
+        if new.network_hash is not None and stored.quality_flags & QualityFlag.BURST:
+            _flag_burst(new)
         if new.ticket_id is not None and not _claim_ticket(new.ticket_id, response_id, new.submitted_at):
             db.session.rollback()
             return StoreOutcome.TICKET_USED
@@ -117,14 +126,55 @@ _RESPONSE_COLUMNS = ("campaign_id", "community_id", "site_id", "channel", "start
 
 
 @functools.cache
-def _insert_response_statement(dialect: str):
-    """The response's INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect
-    with bound parameters: building it afresh on every submit cost more than running it."""
+def _insert_response_statement(dialect: str, from_a_network: bool):
+    """The response's INSERT … ON CONFLICT DO NOTHING RETURNING (id, flags), built once per
+    dialect with bound parameters: building it afresh on every submit cost more than running it.
+
+    A response from a network is flagged BURST as it goes in when its network has sent
+    BURST_SIZE − 1 others in the window before it: a scalar count inside the INSERT, the
+    same window ``analysis.quality.bursts`` looks at (its start included), no statement of
+    its own. Paper and imports have no network and are never a burst."""
     table = Response.__table__
+    values = {name: sa.bindparam(name, type_=table.c[name].type) for name in _RESPONSE_COLUMNS}
+    if from_a_network:
+        earlier = (sa.select(sa.func.count()).select_from(table)
+                   .where(table.c.campaign_id == values["campaign_id"],
+                          table.c.network_hash == values["network_hash"],
+                          table.c.submitted_at.between(sa.bindparam("burst_since", type_=table.c.submitted_at.type),
+                                                       values["submitted_at"]))
+                   .scalar_subquery())
+        burst = sa.case((earlier >= BURST_SIZE - 1, int(QualityFlag.BURST)), else_=0)
+        values["quality_flags"] = values["quality_flags"].bitwise_or(burst)
     return (insert_ignoring_conflicts(table, dialect)
-            .values({name: sa.bindparam(name, type_=table.c[name].type) for name in _RESPONSE_COLUMNS})
+            .values(values)
             .on_conflict_do_nothing()
-            .returning(table.c.id))
+            .returning(table.c.id, table.c.quality_flags))
+
+
+def _same_network_recently(new: NewResponse) -> list[sa.ColumnElement[bool]]:
+    """The campaign's responses from the new one's network in the burst window that ends with it:
+    the same window ``analysis.quality.bursts`` looks at (its start included)."""
+    table = Response.__table__
+    return [table.c.campaign_id == new.campaign_id, table.c.network_hash == new.network_hash,
+            table.c.submitted_at.between(new.submitted_at - timedelta(seconds=BURST_WINDOW_SECONDS),
+                                         new.submitted_at)]
+
+
+def _flag_burst(new: NewResponse) -> None:
+    """The new response completes (or continues) a burst: flag the others of its window too.
+
+    Those already flagged are left alone, so in a long burst this touches only the rows a
+    racing submit left unflagged. Only the quality_flags column changes: the answer tallies
+    hold flagged answers and subtract them when read, so they need no change. Run before the
+    answers and tallies are written, so this transaction locks responses before tallies, in
+    the order every writer does (app/evaluation/tallies.py).
+    """
+    table = Response.__table__
+    burst = int(QualityFlag.BURST)
+    db.session.execute(
+        sa.update(table)
+        .where(*_same_network_recently(new), table.c.quality_flags.bitwise_and(burst) == 0)
+        .values(quality_flags=table.c.quality_flags.bitwise_or(burst)))
 
 
 def _claim_ticket(ticket_id: int, response_id: int, at: datetime) -> bool:
@@ -159,8 +209,8 @@ def quality_flags_at_submit(definition: SurveyDefinition, answers: list[tuple[st
     """Flags that can be told from one response alone.
 
     Straight-lining: a section with at least STRAIGHT_LINE_MIN_ITEMS scale items, every
-    one answered on the scale, all with the same level. (Speed and bursts need the other
-    responses and are judged later.)
+    one answered on the scale, all with the same level. (Speed needs the campaign's median and
+    is judged later; bursts are judged as the response is stored.)
     """
     given = {}
     for key, (value, _number, _text) in answers:

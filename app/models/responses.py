@@ -98,6 +98,8 @@ class Response(db.Model):
         # Each community numbers its own papers (from 1): a number is unique within one.
         sa.UniqueConstraint("campaign_id", "community_id", "paper_serial"),
         sa.Index("ix_responses_campaign_community", "campaign_id", "community_id"),
+        # The burst check at submit counts one network's responses in the last ten minutes.
+        sa.Index("ix_responses_campaign_network_time", "campaign_id", "network_hash", "submitted_at"),
     )
 
     @property

@@ -10,6 +10,7 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 from .. import qrcodes
 from ..definitions.forms import make_survey_form, read_valid_answers
 from ..evaluation import published
+from ..extensions import within_limit
 from ..models import CampaignState
 from ..models.types import utcnow
 from ..submissions import StoreOutcome
@@ -27,6 +28,8 @@ NOT_OUR_FORM = (400, "提交的内容有误", "提交的内容和问卷对不上
 ALREADY = "这部手机已经填过这份问卷，每人填一次就好。谢谢您的参与！"
 #: Shown when the form's tokens did not check out; the answers are kept on the page.
 RESUBMIT = "这一页需要重新提交：您填的内容都还在，请再点一次“提交”。"
+#: Shown when one address submits faster than SUBMIT_LIMIT; nothing was stored, the answers are on the page.
+TOO_FREQUENT = "提交太频繁了，请过一会儿再点“提交”，您填的内容都还在。"
 
 
 def _message(status: int, title: str, message: str, **context):
@@ -142,6 +145,12 @@ def _form_flow(entry: ops.Entry, *, action: Callable[[], str], thanks: Callable[
             return _with_device(_render_form(entry, form, action(), 400, notice=notice), device)
         answers = form.answer_rows()
 
+    # Counted only for a post that would be stored: a resident correcting a mistake is not
+    # slowed down. Refused, the page comes back as posted (same submission id) and nothing is stored.
+    if not within_limit(current_app.config["SUBMIT_LIMIT"], "resident-submit"):
+        form = form_class(formdata=request.form)
+        form.validate()  # decides the items shown, as the page needs
+        return _with_device(_render_form(entry, form, action(), 429, notice=TOO_FREQUENT), device)
     outcome = ops.submit(entry=entry, answers=answers, submission=submission, device=device, secret=secret,
                          remote_addr=request.remote_addr)
     if outcome is StoreOutcome.ALREADY_ANSWERED:

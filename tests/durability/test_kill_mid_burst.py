@@ -119,11 +119,19 @@ class HungUp(Exception):
     """The client closed the connection without waiting for the answer."""
 
 
+def client_address(n: int) -> str:
+    """Client n's address, as the proxy in front (TRUSTED_PROXIES=1) reports it: each client its
+    own, as residents' phones are, so the per-address submit limit is not what is tested."""
+    return f"10.{n}.0.1"
+
+
 def _http(port: int, method: str, path: str, cookies: dict[str, str], body: str | None = None, *,
-          hang_up: bool = False):
+          client: int, hang_up: bool = False):
     """One request on a fresh connection (sync workers close each one anyway); keeps the cookies.
     ``hang_up``: send it and close at once, like a phone losing its signal (raises HungUp)."""
-    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    headers = {"X-Forwarded-For": client_address(client)}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     if body is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
@@ -189,7 +197,7 @@ def _submit_all(burst: Burst, n: int) -> None:
     rng = random.Random(2026 + n)
     for k in range(SUBMISSIONS_PER_CLIENT):
         cookies: dict[str, str] = {}
-        page = _open_form(burst, cookies)
+        page = _open_form(burst, cookies, n)
         if page is None:
             return
         submission = read_submission_token(SECRET_KEY, page.submission, burst.campaign_id, 3600)
@@ -209,7 +217,7 @@ def _pause(tries: int) -> None:
     time.sleep(min(0.5, 0.02 * 2 ** tries) * random.uniform(0.5, 1.0))
 
 
-def _open_form(burst: Burst, cookies: dict[str, str]):
+def _open_form(burst: Burst, cookies: dict[str, str], n: int):
     path = f"/s/{burst.site_token}"
     tries = 0
     while not burst.stop.is_set():
@@ -217,7 +225,7 @@ def _open_form(burst: Burst, cookies: dict[str, str]):
             burst.fail(f"GET {path}: no form before the deadline")
             return None
         try:
-            status, _, html = _http(burst.port, "GET", path, cookies)
+            status, _, html = _http(burst.port, "GET", path, cookies, client=n)
         except (OSError, http.client.HTTPException):
             status, html = 0, ""
         if status == 200:
@@ -248,7 +256,7 @@ def _post_until_acknowledged(burst: Burst, n: int, action: str, body: str, sid: 
         with burst.lock:
             burst.posts_in_flight += 1
         try:
-            attempt.status, location, text = _http(burst.port, "POST", action, cookies, body,
+            attempt.status, location, text = _http(burst.port, "POST", action, cookies, body, client=n,
                                                    hang_up=hang_up and tries == 0)
         except (OSError, http.client.HTTPException, HungUp) as e:
             attempt.error, location, text = type(e).__name__, "", ""
@@ -341,7 +349,7 @@ def test_a_server_killed_mid_burst_loses_nothing_and_doubles_nothing(backend, tm
         app, definition, (campaign_id, community_id, site_token) = prepare(database.url)
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_APP")}
         env.update(DATABASE_URL=database.url, SECRET_KEY=SECRET_KEY, BASE_URL="http://127.0.0.1",
-                   PYTHONPATH=str(ROOT), MEETING_PUSH="off")
+                   PYTHONPATH=str(ROOT), MEETING_PUSH="off", TRUSTED_PROXIES="1")
         # SQLite: sync workers, as one writer at a time asks; PostgreSQL: gevent, as in production.
         worker_class = "sync" if backend == "sqlite" else "gevent"
         server = LiveServer(env, tmp_path / "gunicorn.log", workers=2, worker_class=worker_class)
