@@ -35,6 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     # request: residents must still be able to vote and answer.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file cannot drop a connection: pinging it would add a statement to every request.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      compare_type=True, render_as_batch=True)
@@ -50,13 +53,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import models  # noqa: F401  (registers the tables with the metadata)
-
+    from .api import bp as api_bp
+    from .evaluators import bp as evaluators_bp
+    from .health import bp as health_bp
+    from .meetings import bp as meetings_bp
     from .resident import bp as resident_bp
     from .staff import bp as staff_bp
-    from .meetings import bp as meetings_bp
-    from .evaluators import bp as evaluators_bp
-    from .api import bp as api_bp
-    from .health import bp as health_bp
     app.register_blueprint(resident_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(meetings_bp)
