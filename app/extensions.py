@@ -3,6 +3,7 @@
 import functools
 import hashlib
 import hmac
+import threading
 
 from flask import current_app, request
 from flask_limiter import Limiter
@@ -11,6 +12,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -59,6 +62,18 @@ def within_limit(limit_value: str, scope: str) -> bool:
     key = _hashed_client_address()
     try:
         return all(limiter.limiter.hit(item, scope, key) for item in _parsed(limit_value))
-    except Exception:  # a storage outage must not stop residents answering
-        current_app.logger.exception("rate limit storage unavailable: %s not limited", scope)
-        return True
+    except Exception as error:  # a storage outage must not stop residents answering
+        if not _storage_down.is_set():  # said once per process, not on every submit
+            _storage_down.set()
+            current_app.logger.error("rate limit storage unavailable (%s): %s counted in this process's memory",
+                                     type(error).__name__, scope)
+        # Each process counts on its own meanwhile, as Flask-Limiter's own limits fall back.
+        return all(_memory_limiter().hit(item, scope, key) for item in _parsed(limit_value))
+
+
+_storage_down = threading.Event()
+
+
+@functools.cache
+def _memory_limiter() -> FixedWindowRateLimiter:
+    return FixedWindowRateLimiter(MemoryStorage())

@@ -140,8 +140,9 @@ def _insert_response_statement(dialect: str, from_a_network: bool):
         earlier = (sa.select(sa.func.count()).select_from(table)
                    .where(table.c.campaign_id == values["campaign_id"],
                           table.c.network_hash == values["network_hash"],
-                          table.c.submitted_at.between(sa.bindparam("burst_since", type_=table.c.submitted_at.type),
-                                                       values["submitted_at"]))
+                          # No upper bound: a post from the same network stamped a moment later may
+                          # have committed first, and belongs to the burst all the same.
+                          table.c.submitted_at >= sa.bindparam("burst_since", type_=table.c.submitted_at.type))
                    .scalar_subquery())
         burst = sa.case((earlier >= BURST_SIZE - 1, int(QualityFlag.BURST)), else_=0)
         values["quality_flags"] = values["quality_flags"].bitwise_or(burst)
@@ -152,12 +153,12 @@ def _insert_response_statement(dialect: str, from_a_network: bool):
 
 
 def _same_network_recently(new: NewResponse) -> list[sa.ColumnElement[bool]]:
-    """The campaign's responses from the new one's network in the burst window that ends with it:
-    the same window ``analysis.quality.bursts`` looks at (its start included)."""
+    """The campaign's responses from the new one's network in the burst window that ends with it
+    (the window ``analysis.quality.bursts`` looks at, its start included), and any stamped after
+    it that committed before it."""
     table = Response.__table__
     return [table.c.campaign_id == new.campaign_id, table.c.network_hash == new.network_hash,
-            table.c.submitted_at.between(new.submitted_at - timedelta(seconds=BURST_WINDOW_SECONDS),
-                                         new.submitted_at)]
+            table.c.submitted_at >= new.submitted_at - timedelta(seconds=BURST_WINDOW_SECONDS)]
 
 
 def _flag_burst(new: NewResponse) -> None:

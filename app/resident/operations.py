@@ -29,6 +29,8 @@ from ..models.types import utcnow
 from ..submissions import NewResponse, StoreOutcome, quality_flags_at_submit, store_response
 
 DEVICE_COOKIE = "minyi_device"
+#: The largest id a campaign row can have (an INTEGER key on PostgreSQL).
+MAX_ID = 2**31 - 1
 #: Campaigns remembered per device: enough for years of campaigns in one community.
 DEVICE_MEMORY = 40
 #: What a site token looks like (secrets.token_urlsafe); anything else is not looked up.
@@ -280,7 +282,9 @@ def open_entry_at_site(token: str, campaign_id: int, now: datetime) -> Entry | N
     Residents' submissions are the hottest path: one small query here instead of loading
     the site, its community and every campaign there as ORM objects (about a third of a
     submit's time before)."""
-    if not SITE_TOKEN_RE.fullmatch(token or ""):
+    # An id no row can have must not reach the database (PostgreSQL refuses it); the long way
+    # finds no such campaign.
+    if not SITE_TOKEN_RE.fullmatch(token or "") or not 0 < campaign_id <= MAX_ID:
         return None
     row = db.session.execute(_POSTING_AT_SITE, {"token": token, "campaign_id": campaign_id}).first()
     if row is None or Campaign.state_between(row.opens_at, row.closes_at, now) is not CampaignState.OPEN:

@@ -14,12 +14,16 @@ branch_labels = None
 depends_on = None
 
 
+# Built CONCURRENTLY on PostgreSQL, outside the migration's transaction: responses keep coming
+# in while it builds (docs/deployment.md migrates with the old servers still serving). An index
+# needs no table rebuild on SQLite, so no batch mode either.
 def upgrade():
-    with op.batch_alter_table('responses', schema=None) as batch_op:
-        batch_op.create_index('ix_responses_campaign_network_time', ['campaign_id', 'network_hash', 'submitted_at'],
-                              unique=False)
+    with op.get_context().autocommit_block():
+        op.create_index('ix_responses_campaign_network_time', 'responses',
+                        ['campaign_id', 'network_hash', 'submitted_at'], unique=False,
+                        postgresql_concurrently=True)
 
 
 def downgrade():
-    with op.batch_alter_table('responses', schema=None) as batch_op:
-        batch_op.drop_index('ix_responses_campaign_network_time')
+    with op.get_context().autocommit_block():
+        op.drop_index('ix_responses_campaign_network_time', table_name='responses', postgresql_concurrently=True)

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from limits import parse_many
 
+from app import create_app, extensions
 from app.analysis.quality import BURST_SIZE, BURST_WINDOW_SECONDS, bursts
 from app.extensions import db
 from app.models import Channel, QualityFlag, Response, Role, Ticket
@@ -24,6 +25,7 @@ from app.models.types import utcnow
 from app.resident.operations import network_hash
 from app.staff.operations import create_account, issue_tickets
 from app.submissions import NewResponse, refresh_quality_flags, store_response
+from tests.conftest import base_config
 from tests.helpers import VALID, count_answers, count_responses, open_form, read_form
 from tests.staff.conftest import PASSWORD, log_in
 
@@ -268,6 +270,25 @@ def test_past_the_limit_the_form_comes_back_with_the_answers_and_nothing_is_stor
     assert centre.post(shown.action, data=shown.data(**answers)).status_code == 303
     assert centre.post(shown.action, data=shown.data(**answers)).status_code == 303  # a double tap: nothing new
     assert count_responses() == 3
+
+
+def test_with_the_limit_store_down_each_process_counts_on_its_own(app, make, database_uri):
+    """Redis gone: submits are not refused for it, and the limit still holds, counted in memory
+    (as Flask-Limiter's own limits fall back), rather than being switched off."""
+    site = make.site()
+    make.campaign(communities=[site.community], one_per_device=False)
+    db.session.commit()
+    extensions._memory_limiter.cache_clear()  # counts of an earlier test in this process
+    dead = create_app(base_config(database_uri) | {"REDIS_URL": "redis://127.0.0.1:9/0", "SUBMIT_LIMIT": "2 per minute"})
+    centre = client_at(dead, "192.0.2.18")  # each request in its own context of this app
+    statuses = []
+    for _ in range(3):
+        page = open_form(centre, f"/s/{site.token}")
+        statuses.append(centre.post(page.action, data=page.data(**VALID)).status_code)
+    with dead.app_context():
+        db.engine.dispose()  # this app's own pool, not the fixture's
+    assert statuses == [303, 303, 429]
+    assert count_responses() == 2
 
 
 def test_a_ticket_post_past_the_limit_keeps_the_ticket_unused(app, make):

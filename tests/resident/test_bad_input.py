@@ -215,3 +215,15 @@ def test_a_valid_post_with_one_thing_spoiled_never_gives_a_server_error(client, 
     assert stored == (1 if response.status_code == 303 else 0)
     if encoding in ("json", "multipart+file") or field == "extra":
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize("named", ["2147483648", "99999999999999999999999", "-5", "0"])
+def test_a_campaign_number_no_campaign_can_have_is_no_campaign(client, open_site, named):
+    """The form's address names its campaign (c=); a number out of any column's range finds
+    nothing, as any unknown campaign does (it once reached the database and failed there)."""
+    site, _ = open_site
+    page = open_form(client, f"/s/{site.token}")
+    response = client.post(f"/s/{site.token}?c={named}", data=page.data(**VALID))
+    assert response.status_code == 404
+    assert "现在没有调查" in response.get_data(as_text=True)
+    assert count_responses() == 0 and count_answers() == 0
