@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.extensions import db
+from app.models.types import utcnow
 from tests.helpers import VALID, count_answers, count_responses, errors_shown, open_form
 
 #: (what is wrong, how to spoil a valid post, expected status, words on the page)
@@ -156,9 +160,10 @@ def test_control_characters_in_text_are_refused_kindly(client, open_site, text):
 
 
 def test_tabs_and_line_breaks_are_kept(client, open_site):
-    from app.models import Answer
-    from app.extensions import db
     import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import Answer
     site, _ = open_site
     page = open_form(client, f"/s/{site.token}")
     assert client.post(page.action, data=page.data(**dict(VALID, advice="第一行\r\n第二行\t完"))).status_code == 303
@@ -226,4 +231,45 @@ def test_a_campaign_number_no_campaign_can_have_is_no_campaign(client, open_site
     response = client.post(f"/s/{site.token}?c={named}", data=page.data(**VALID))
     assert response.status_code == 404
     assert "现在没有调查" in response.get_data(as_text=True)
+    assert count_responses() == 0 and count_answers() == 0
+
+
+# -- what changed between showing the form and posting it (the submit path's one query decides) --
+
+def _retire(site, campaign):
+    site.retired_at = utcnow()
+
+
+def _close(site, campaign):
+    campaign.closes_at = utcnow() - timedelta(seconds=1)
+
+
+def _leave(site, campaign):
+    campaign.communities.clear()
+
+
+@pytest.mark.parametrize("change, status, words", [
+    (_retire, 410, "这个二维码已经停用"),
+    (_close, 410, "这份调查已经结束了"),
+    (_leave, 404, "这里现在没有正在进行的调查"),
+], ids=["site retired", "campaign closed", "community taken out of the campaign"])
+def test_a_post_after_the_site_or_campaign_changed_stores_nothing(client, open_site, change, status, words):
+    site, campaign = open_site
+    page = open_form(client, f"/s/{site.token}")
+    change(site, campaign)
+    db.session.commit()
+    response = client.post(page.action, data=page.data(**VALID))
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True)
+    assert count_responses() == 0 and count_answers() == 0
+
+
+def test_a_campaign_of_another_community_named_in_the_address_takes_no_answers(client, make, open_site):
+    site, _ = open_site
+    elsewhere = make.site(make.community("别的社区"))
+    other = make.campaign(communities=[elsewhere.community], name="别的社区的调查")
+    db.session.commit()
+    page = open_form(client, f"/s/{site.token}")
+    response = client.post(f"/s/{site.token}?c={other.id}", data=page.data(**VALID))
+    assert response.status_code == 404
     assert count_responses() == 0 and count_answers() == 0
