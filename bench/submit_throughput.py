@@ -539,7 +539,9 @@ def main() -> int:
                         help="posts a second the clients offer together in the paced run (latency not saturated)")
     parser.add_argument("--paced-per-client", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="sync")
+    # Not gevent: the bare endpoint keeps one driver connection per worker, which greenlets
+    # would share; the residents' gevent pool is exercised by tests/durability and meeting_load.
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=20261123)
     args = parser.parse_args()
