@@ -66,7 +66,6 @@ except ImportError:  # pragma: no cover - a hint, not a feature
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-password-2026"
 TARGET_LAG_S = 2.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 RESETS = {errno.ECONNRESET, errno.EPIPE}
 
 
@@ -150,40 +149,6 @@ def cookie_header(jar: dict[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
-# -- process CPU from /proc ---------------------------------------------------------------
-
-def process_cpu(pid: int) -> float | None:
-    """CPU seconds a process's threads have used: to the nanosecond from schedstat, else in clock ticks
-    from stat. (Threads that ended are not counted: gunicorn's and PostgreSQL's live as long as the run.)"""
-    try:  # every thread of it (gthread workers run requests in threads)
-        total = 0
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
-        return total / 1e9
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rpartition(")")[2].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return found
-
-
 def machine_ticks() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine, all cores."""
     with open("/proc/stat") as f:
@@ -193,9 +158,10 @@ def machine_ticks() -> tuple[int, int]:
     return total - idle, total
 
 
-# -- the database ----------------------------------------------------------------------------
+# -- the database, and the server's processes (bench/ is on sys.path when a script runs) ---------
 
-from throwaway_db import Database  # noqa: E402  (bench/ is on sys.path when a script runs)
+from processes import children_of, process_cpu  # noqa: E402
+from throwaway_db import Database, upgrade_quietly  # noqa: E402
 
 
 # -- setting up meetings in-process ---------------------------------------------------------
@@ -222,16 +188,7 @@ class Setup:
         self.secret = secret
         self.n = 0
         with self.app.app_context():
-            import contextlib
-            import io
-            from flask_migrate import upgrade
-            said = io.StringIO()
-            try:
-                with contextlib.redirect_stderr(said):  # Alembic's log lines, shown only if it fails
-                    upgrade()
-            except BaseException:
-                sys.stderr.write(said.getvalue())
-                raise
+            upgrade_quietly()
             from app.extensions import db
             from app.models import CommunityKind, RegionLevel, Role
             from app.staff.operations import add_region, create_account

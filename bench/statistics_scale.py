@@ -28,9 +28,7 @@ databases, (c) under 10 s, peak memory under 300 MB. Any FAIL exits with status 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import io
 import json
 import os
 import re
@@ -82,7 +80,7 @@ def peak_rss_mb() -> float:
 
 # -- the database ----------------------------------------------------------------------------
 
-from throwaway_db import Database  # noqa: E402  (bench/ is on sys.path when a script runs)
+from throwaway_db import Database, upgrade_quietly  # noqa: E402  (bench/ is on sys.path when a script runs)
 
 
 # -- the campaign ----------------------------------------------------------------------------
@@ -429,14 +427,7 @@ def run(kind: str, args) -> dict:
         url = database_url(database.url, "/tmp")
         app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url, "SURVEYS_DIR": str(ROOT / "surveys")})
         with app.app_context():
-            from flask_migrate import upgrade
-            said = io.StringIO()
-            try:
-                with contextlib.redirect_stderr(said):
-                    upgrade()
-            except BaseException:
-                sys.stderr.write(said.getvalue())
-                raise
+            upgrade_quietly()
             started = time.perf_counter()
             campaign_id, counts = build(app, kind, args)
             loaded = time.perf_counter()

@@ -63,7 +63,8 @@ try:
 except ImportError:  # pragma: no cover - a hint, not a feature
     sys.exit("bench/submit_throughput.py needs aiohttp: .venv/bin/pip install -e '.[test,bench]'")
 
-from throwaway_db import Database
+from processes import children_of, process_cpu
+from throwaway_db import Database, upgrade_quietly
 
 BIN = Path(sys.executable).parent
 SECRET = "bench-submit-secret"
@@ -135,17 +136,7 @@ def set_up(url: str) -> Campaign:
     app = create_app({"SECRET_KEY": SECRET, "SQLALCHEMY_DATABASE_URI": url,
                       "SURVEYS_DIR": str(ROOT / "surveys")})
     with app.app_context():
-        import contextlib
-        import io
-
-        from flask_migrate import upgrade
-        said = io.StringIO()
-        try:
-            with contextlib.redirect_stderr(said):
-                upgrade()
-        except BaseException:
-            sys.stderr.write(said.getvalue())
-            raise
+        upgrade_quietly()
         from app.definitions.loader import build_survey, load_scales
         from app.extensions import db
         from app.models import RegionLevel
@@ -257,16 +248,8 @@ class Server:
         raise RuntimeError("gunicorn did not answer /healthz")
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) of the master and its workers so far, from /proc."""
-        total = 0
-        for pid in [self.proc.pid] + children_of(self.proc.pid):
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rpartition(")")[2].split()
-                total += int(fields[11]) + int(fields[12])
-            except (OSError, ValueError, IndexError):
-                pass
-        return total / CLK_TCK
+        """CPU time of the master and its workers so far, from /proc."""
+        return sum(process_cpu(pid) or 0.0 for pid in [self.proc.pid] + children_of(self.proc.pid))
 
     def tracebacks(self) -> int:
         return self.log_path.read_text(errors="replace").count("Traceback (most recent call last)")
@@ -280,22 +263,6 @@ class Server:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
         self.log.close()
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rpartition(")")[2].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return found
 
 
 # -- clients ---------------------------------------------------------------------------------

@@ -3,6 +3,9 @@ temporary SQLite file. Shared by the bench scripts; nothing in the application u
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import tempfile
 import uuid
 
@@ -52,3 +55,15 @@ class Database:
         if self.url:
             with self._admin() as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def upgrade_quietly() -> None:
+    """Migrate the current app's database to the head; Alembic's log lines are shown only if it fails."""
+    from flask_migrate import upgrade
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            upgrade()
+    except BaseException:
+        sys.stderr.write(said.getvalue())
+        raise

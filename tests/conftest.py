@@ -4,7 +4,6 @@ TEST_DATABASE_URL is set, again on a throwaway PostgreSQL database."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import uuid
 from datetime import timedelta
@@ -236,16 +235,12 @@ def logged_in(app):
     """A factory of clients logged in with an account of ``role`` (default: evaluator) rooted at ``region``."""
     from app.models import Role
     from app.staff.operations import create_account
+    from tests.helpers import logged_in_client
 
     def client_for(region, role: Role | None = None, password: str = "correct horse battery"):
         role = role or Role.EVALUATOR
         username = f"user{region.id}{role.value}"
         create_account(username, "测试", password, role, region)
         db.session.commit()
-        client = app.test_client()
-        page = client.get("/staff/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-        answer = client.post("/staff/login", data={"csrf_token": token, "username": username, "password": password})
-        assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
-        return client
+        return logged_in_client(app, username, password)
     return client_for

@@ -65,3 +65,13 @@ def count_answers() -> int:
 
 
 VALID = {"sat": "4", "joined": "2", "channels": ["wechat"], "years": "12", "advice": "多办活动"}
+
+
+def logged_in_client(app, username: str, password: str):
+    """A test client logged in through the staff login form, as a browser would."""
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    answer = client.post("/staff/login", data={"csrf_token": token, "username": username, "password": password})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
+    return client

@@ -14,7 +14,6 @@ built once per module and database (``fuzz_app``), and examples share it as phon
 from __future__ import annotations
 
 import random
-import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +34,7 @@ from app.models import CommunityKind, Meeting, RegionLevel, Role
 from app.models.types import utcnow
 from app.staff.operations import add_region, add_site, create_account, create_campaign, issue_tickets, sync_survey
 from tests.conftest import BACKENDS, RequestScopedClient, base_config
+from tests.helpers import logged_in_client
 
 PASSWORD = "correct horse battery"
 
@@ -136,9 +136,4 @@ def fuzz_world(fuzz_app) -> World:
 
 def log_in(app, username: str, password: str = PASSWORD):
     """A client logged in through the staff login form, as a browser would."""
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
-    answer = client.post("/staff/login", data={"csrf_token": token, "username": username, "password": password})
-    assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
-    return client
+    return logged_in_client(app, username, password)

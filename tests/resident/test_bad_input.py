@@ -77,7 +77,6 @@ def test_a_token_for_another_campaign_is_refused(client, make):
     site = make.site()
     first = make.campaign(communities=[site.community], name="甲")
     make.campaign(communities=[site.community], name="乙")
-    from app.extensions import db
     db.session.commit()
     page_for_first = open_form(client, f"/s/{site.token}?c={first.id}")
     second_id = first.id + 1
@@ -162,7 +161,6 @@ def test_control_characters_in_text_are_refused_kindly(client, open_site, text):
 def test_tabs_and_line_breaks_are_kept(client, open_site):
     import sqlalchemy as sa
 
-    from app.extensions import db
     from app.models import Answer
     site, _ = open_site
     page = open_form(client, f"/s/{site.token}")
